@@ -1,0 +1,27 @@
+# `make run` and `make test` work on a fresh machine: they create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-install only when the project's dependencies change; otherwise `make setup` is a no-op.
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: setup run test clean
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# Pinned to the wheels this machine holds on disk (see README, "Setup").
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: setup
+	$(BIN)/cnnexp-train
+
+test: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf outputs multirun .pytest_cache
