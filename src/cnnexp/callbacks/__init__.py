@@ -1,0 +1,1 @@
+"""Lightning callbacks of cnnexp (selected in `conf/callbacks/`)."""

@@ -1,0 +1,34 @@
+"""Training throughput: images processed / wall seconds of the training epochs.
+
+Data handling between batches counts; validation does not (it runs after the epoch's last
+training batch, which is where each epoch's clock stops).
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+
+
+class TrainThroughput(L.Callback):
+    def __init__(self):
+        self.images = 0
+        self.seconds = 0.0
+        self._start: float | None = None
+        self._last: float | None = None
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._start, self._last = time.perf_counter(), None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.images += len(batch[-1])
+        self._last = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self._start is not None and self._last is not None:
+            self.seconds += self._last - self._start
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds else 0.0

@@ -1,0 +1,1 @@
+"""Writing to TensorBoard beyond what Lightning's logger does."""

@@ -1,0 +1,120 @@
+"""cnnexp-train: fit a network, test its best-validation checkpoint on the official test set.
+
+Flow: config -> validation (plain Python; torch and lightning not yet imported) -> data and
+model -> fit -> test -> metrics.json + TensorBoard (scalars, figures, HParams with real metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from cnnexp import resolvers
+from cnnexp.data.errors import DataUnavailable
+from cnnexp.validate import ConfigError, validate
+
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+resolvers.register()
+
+
+def _count(module, trainable_only: bool) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def write_json(path: Path, data: dict) -> None:
+    from cnnexp.data.files import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Run one training job described by a composed `train` config; return its metrics."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    validate(config)
+
+    import lightning as L
+    import torch
+    from hydra.utils import instantiate
+
+    from cnnexp.console import quiet_lightning
+    from cnnexp.models import build_net
+    from cnnexp.module import ClassifierModule
+    from cnnexp.tensorboard.hparams import flatten, write_hparams
+
+    quiet_lightning()
+    if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={cfg.trainer.accelerator}: no GPU is visible on this machine; "
+                          f"use trainer=cpu or trainer=default")
+    out_dir = Path(cfg.paths.output_dir)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()  # fetch/verify the files before any model or trainer exists
+    net = build_net(cfg.model)
+    optim = instantiate(cfg.optim)
+    module = ClassifierModule(net, cfg.data.num_classes, datamodule.mean, datamodule.std,
+                              optim.optimizer, optim.scheduler, cfg.optim.interval, config)
+    callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
+    loggers = [instantiate(c) for c in cfg.logger.values()]
+    trainer = instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers)
+
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    fit_s = time.perf_counter() - start
+    checkpoint = callbacks["model_checkpoint"]
+    tested = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path or None,
+                          verbose=False)[0]
+
+    throughput = callbacks.get("train_throughput")
+    metrics = {
+        "test/acc": float(tested["test/acc"]),
+        "test/loss": float(tested["test/loss"]),
+        "val/acc": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else float("nan"),
+        "params/total": _count(net, trainable_only=False),
+        "params/trainable": _count(net, trainable_only=True),
+        "time/fit_s": round(fit_s, 3),
+        "throughput/train_img_s": round(throughput.images_per_second, 1) if throughput else float("nan"),
+        "epochs": trainer.current_epoch,
+    }
+    write_json(out_dir / "metrics.json", metrics)
+    for logger in trainer.loggers:
+        if isinstance(logger, L.pytorch.loggers.TensorBoardLogger):
+            write_hparams(logger.experiment, flatten(config), {k: v for k, v in metrics.items() if "/" in k},
+                          new_scalars=("time/fit_s", "throughput/train_img_s"))
+    return metrics
+
+
+def _print_summary(metrics: dict[str, float], out_dir: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"cnnexp-train: {out_dir}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else f"{value:,}")
+    Console().print(table)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+def _main(cfg: DictConfig) -> Any:
+    try:
+        metrics = train(cfg)
+    except (ConfigError, DataUnavailable) as e:
+        print(f"cnnexp-train: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    _print_summary(metrics, cfg.paths.output_dir)
+    return metrics["test/acc"]
+
+
+def main() -> None:
+    _main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Config checks in plain Python, run before torch or lightning are imported.
+
+Each failure is one ConfigError naming the key, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cnnexp.data.datasets import DATASETS
+from cnnexp.models.shapes import POOLINGS, ShapeError, cnn_plan, lenet5_plan
+
+ACTIVATIONS = ("relu", "tanh")
+PADDING_MODES = ("zeros", "circular", "reflect")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message is the one line the user sees."""
+
+
+def _get(cfg: Mapping, key: str) -> Any:
+    node: Any = cfg
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _int(cfg: Mapping, key: str, minimum: int, optional: bool = False) -> None:
+    value = _get(cfg, key)
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        extra = " or null" if optional else ""
+        raise ConfigError(f"{key}={value!r}: must be an integer >= {minimum}{extra}")
+
+
+def _choice(cfg: Mapping, key: str, allowed: tuple[str, ...]) -> None:
+    value = _get(cfg, key)
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r}: must be one of {', '.join(allowed)}")
+
+
+def _positive(cfg: Mapping, key: str) -> None:
+    value = _get(cfg, key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{key}={value!r}: must be a number > 0")
+
+
+def check_data(cfg: Mapping) -> None:
+    _choice(cfg, "data.name", DATASETS)
+    for key in ("data.batch_size", "data.eval_batch_size", "data.channels", "data.image_size", "data.num_classes"):
+        _int(cfg, key, 1)
+    _int(cfg, "data.val_size", 0)
+    _int(cfg, "data.train_size", _get(cfg, "data.num_classes"), optional=True)
+    _int(cfg, "seed", 0)
+    size, target = _get(cfg, "data.image_size"), _get(cfg, "model.input_size")
+    _int(cfg, "model.input_size", size)
+    if (target - size) % 2:
+        raise ConfigError(f"model.input_size={target}: must exceed data.image_size={size} by an even number "
+                          f"(images are padded equally on each side)")
+
+
+def _check_conv_model(cfg: Mapping) -> None:
+    for key in ("model.kernel_size", "model.stride", "model.pool_size"):
+        _int(cfg, key, 1)
+    _int(cfg, "model.padding", 0)
+    _int(cfg, "model.pool_stride", 1, optional=True)
+    _choice(cfg, "model.padding_mode", PADDING_MODES)
+    _choice(cfg, "model.pooling", POOLINGS)
+    _choice(cfg, "model.activation", ACTIVATIONS)
+
+
+def _conv_args(m: Mapping) -> dict:
+    return dict(kernel_size=m["kernel_size"], stride=m["stride"], padding=m["padding"], pooling=m["pooling"],
+                pool_size=m["pool_size"], pool_stride=m["pool_stride"])
+
+
+def _plan_lenet5(m: Mapping) -> None:
+    lenet5_plan(m["in_channels"], m["input_size"], **_conv_args(m))
+
+
+def _plan_cnn(m: Mapping) -> None:
+    channels = m["channels"]
+    if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
+        raise ConfigError(f"model.channels={list(channels)!r}: must be a non-empty list of integers >= 1")
+    _int({"model": m}, "model.hidden", 1)
+    cnn_plan(m["in_channels"], m["input_size"], list(channels), **_conv_args(m))
+
+
+def _plan_lenet5_1998(m: Mapping) -> None:
+    lenet5_plan(m["in_channels"], m["input_size"])
+
+
+def _plan_mlp(m: Mapping) -> None:
+    hidden = m["hidden"]
+    if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
+        raise ConfigError(f"model.hidden={list(hidden)!r}: must be a list of integers >= 1")
+
+
+# Model classes by the last part of `model._target_`, with their shape check.
+MODEL_CHECKS: dict[str, tuple[bool, Callable[[Mapping], None]]] = {
+    "LeNet5": (True, _plan_lenet5),
+    "CNN": (True, _plan_cnn),
+    "LeNet5_1998": (False, _plan_lenet5_1998),
+    "MLP": (False, _plan_mlp),
+}
+
+
+def check_model(cfg: Mapping) -> None:
+    target = str(_get(cfg, "model._target_"))
+    cls = target.rsplit(".", 1)[-1]
+    if cls not in MODEL_CHECKS:
+        raise ConfigError(f"model._target_={target!r}: must be one of the cnnexp.models classes "
+                          f"({', '.join(MODEL_CHECKS)})")
+    sweepable, plan = MODEL_CHECKS[cls]
+    if sweepable:
+        _check_conv_model(cfg)
+    elif "activation" in cfg["model"]:
+        _choice(cfg, "model.activation", ACTIVATIONS)
+    try:
+        plan(cfg["model"])
+    except ShapeError as e:
+        raise ConfigError(f"model: {e}") from None
+
+
+def check_training(cfg: Mapping) -> None:
+    _int(cfg, "trainer.max_epochs", 1)
+    _choice(cfg, "trainer.accelerator", ACCELERATORS)
+    _positive(cfg, "optim.optimizer.lr")
+
+
+def validate(cfg: Mapping) -> None:
+    """Raise ConfigError for the first value in `cfg` (a resolved mapping) that cannot work."""
+    try:
+        check_data(cfg)
+        check_model(cfg)
+        check_training(cfg)
+    except KeyError as e:
+        raise ConfigError(f"missing config key {e.args[0]!r}") from None
