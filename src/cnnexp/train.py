@@ -21,6 +21,8 @@ from cnnexp.validate import ConfigError, validate
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 resolvers.register()
+# The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
+HPARAM_SECTIONS = ("seed", "data", "model", "optim", "trainer")
 
 
 def _count(module, trainable_only: bool) -> int:
@@ -84,7 +86,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     write_json(out_dir / "metrics.json", metrics)
     for logger in trainer.loggers:
         if isinstance(logger, L.pytorch.loggers.TensorBoardLogger):
-            write_hparams(logger.experiment, flatten(config), {k: v for k, v in metrics.items() if "/" in k},
+            settings = {k: config[k] for k in HPARAM_SECTIONS}
+            write_hparams(logger.experiment, flatten(settings), {k: v for k, v in metrics.items() if "/" in k},
                           new_scalars=("time/fit_s", "throughput/train_img_s"))
     return metrics
 

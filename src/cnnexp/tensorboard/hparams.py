@@ -9,9 +9,14 @@ HParamValue = bool | int | float | str
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, HParamValue]:
-    """`{"model": {"pooling": "max"}}` -> `{"model/pooling": "max"}`; lists and None become text."""
+    """`{"model": {"pooling": "max"}}` -> `{"model/pooling": "max"}`; lists and None become text.
+
+    Hydra's own keys (`_target_`, `_partial_`) are left out: they are wiring, not settings.
+    """
     out: dict[str, HParamValue] = {}
     for key, value in config.items():
+        if str(key).startswith("_"):
+            continue
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             out.update(flatten(value, f"{name}/"))

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real MNIST files (fetched once into the repo's data/) and composed configs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from cnnexp.train import CONF_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Real MNIST, verified by md5; fetched through the normal routes the first time."""
+    from cnnexp.data.mnist import ensure_mnist
+
+    path = Path(os.environ.get("CNNEXP_DATA_DIR", REPO / "data"))
+    ensure_mnist(path)
+    return path
+
+
+def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig:
+    """The `train` config as cnnexp-train would compose it, shrunk for a test and writing into tmp_path."""
+    base = [
+        f"paths.data_dir={data_dir}",
+        f"paths.root_dir={tmp_path}",
+        "data.train_size=600",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "trainer.accelerator=cpu",
+    ]
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", overrides=[*base, *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "run")
+    return cfg
+
+
+@pytest.fixture
+def train_cfg(tmp_path, data_dir):
+    return lambda *overrides: compose_train(tmp_path, data_dir, *overrides)

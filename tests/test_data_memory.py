@@ -1,0 +1,116 @@
+"""In-memory data: splits, batches, the datamodule on real MNIST, the torchvision-backed datasets."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from cnnexp.data.batches import EpochPermutation, TensorBatches
+from cnnexp.data.datamodule import ImageDataModule
+from cnnexp.data.errors import DataUnavailable
+from cnnexp.data.idx import idx_bytes
+from cnnexp.data.splits import balanced_subset, holdout
+from cnnexp.data.torchvision_sets import load_split
+
+# Digits 0..9 in the official MNIST test set.
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_holdout_is_disjoint_complete_and_seeded():
+    train, val = holdout(100, 20, seed=3)
+    assert len(val) == 20 and len(train) == 80
+    assert sorted(torch.cat([train, val]).tolist()) == list(range(100))
+    assert torch.equal(holdout(100, 20, seed=3)[1], val)
+    assert not torch.equal(holdout(100, 20, seed=4)[1], val)
+
+
+def test_balanced_subset_has_equal_classes():
+    labels = torch.arange(10).repeat_interleave(50)
+    picked = balanced_subset(labels, 103, 10, seed=0)
+    counts = torch.bincount(labels[picked], minlength=10).tolist()
+    assert counts == [11, 11, 11, 10, 10, 10, 10, 10, 10, 10]
+    with pytest.raises(ValueError, match="train_size=600"):
+        balanced_subset(labels, 600, 10, seed=0)
+
+
+def test_batches_cover_every_example_once_in_an_epoch_order():
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
+    loader = TensorBatches(images, torch.arange(10), 4, EpochPermutation(10, seed=1))
+    first = [y.tolist() for _, y in loader]
+    assert [len(b) for b in first] == [4, 4, 2] and len(loader) == 3
+    assert sorted(sum(first, [])) == list(range(10))
+    assert [y.tolist() for _, y in loader] == first  # same (seed, epoch): same order
+    loader.sampler.set_epoch(1)
+    assert [y.tolist() for _, y in loader] != first
+    x, y = next(iter(loader))
+    assert x.dtype == torch.float32 and torch.equal(x.flatten() * 255, y.float())
+
+
+def test_mnist_datamodule_uses_the_official_split(data_dir):
+    dm = ImageDataModule("mnist", str(data_dir), input_size=32, val_size=5000, seed=0)
+    dm.setup()
+    (tx, ty), (vx, vy), (sx, sy) = dm.splits["train"], dm.splits["val"], dm.splits["test"]
+    assert (len(ty), len(vy), len(sy)) == (55_000, 5_000, 10_000)
+    assert torch.bincount(sy).tolist() == MNIST_TEST_COUNTS
+    assert tx.shape[1:] == (1, 32, 32) and tx.dtype == torch.uint8
+    # Padding by 2 with the background value: the border is empty for every image.
+    assert tx[:, :, :2].sum() == 0 and tx[:, :, :, -2:].sum() == 0
+    train_rows = {bytes(r) for r in tx[:2000].flatten(1).numpy()}
+    assert not any(bytes(r) in train_rows for r in vx.flatten(1).numpy())
+
+
+def test_train_size_gives_a_class_balanced_subset(data_dir):
+    dm = ImageDataModule("mnist", str(data_dir), train_size=1000, seed=0)
+    dm.setup()
+    assert torch.bincount(dm.splits["train"][1]).tolist() == [100] * 10
+
+
+def test_config_mean_std_are_the_training_images_statistics(data_dir, train_cfg):
+    cfg = train_cfg()
+    images = load_split("MNIST", data_dir, train=True, download=False).images.float() / 255
+    assert images.mean().item() == pytest.approx(cfg.data.mean[0], abs=1e-4)
+    assert images.std().item() == pytest.approx(cfg.data.std[0], abs=1e-4)
+
+
+def _write_idx_set(root, folder, n_train=20, n_test=10):
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(idx_bytes(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)))
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(n, dtype=np.uint8) % 10))
+
+
+def test_fashion_mnist_loads_from_torchvisions_layout(tmp_path):
+    _write_idx_set(tmp_path, "FashionMNIST")
+    dm = ImageDataModule("fashion_mnist", str(tmp_path), val_size=5, download=False)
+    dm.setup()
+    assert [len(dm.splits[s][1]) for s in ("train", "val", "test")] == [15, 5, 10]
+    assert dm.splits["test"][1].tolist() == list(range(10))
+
+
+def test_cifar10_loads_three_channels_in_rgb_order(tmp_path, monkeypatch):
+    from torchvision.datasets import cifar
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    batches = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, (4, 3072), dtype=np.uint8)  # rows: 1024 R, 1024 G, 1024 B
+        batches[name] = data
+        with open(folder / name, "wb") as f:
+            pickle.dump({"data": data, "labels": [0, 1, 2, 3]}, f)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": [str(i) for i in range(10)]}, f)
+    # torchvision pins the md5 of the real CIFAR files; these small ones stand in for them.
+    monkeypatch.setattr(cifar, "check_integrity", lambda *args, **kwargs: True)
+    split = load_split("CIFAR10", tmp_path, train=False, download=False)
+    assert split.images.shape == (4, 3, 32, 32)
+    assert torch.equal(split.images[0, 1].flatten(), torch.from_numpy(batches["test_batch"][0, 1024:2048]))
+
+
+def test_missing_torchvision_dataset_is_a_clear_error(tmp_path):
+    with pytest.raises(DataUnavailable, match=r"FashionMNIST is not in .*FashionMNIST and download is off"):
+        load_split("FashionMNIST", tmp_path, train=True, download=False)
