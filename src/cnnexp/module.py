@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -71,7 +72,10 @@ class ClassifierModule(L.LightningModule):
         kwargs = {}
         # Schedules such as OneCycleLR need the run's length, known only once the trainer exists.
         if "total_steps" in inspect.signature(self.scheduler_factory).parameters:
-            kwargs["total_steps"] = int(self.trainer.estimated_stepping_batches)
+            steps = int(self.trainer.estimated_stepping_batches)
+            # OneCycleLR divides by its warm-up length; a run of a few steps would make it zero.
+            pct_start = getattr(self.scheduler_factory, "keywords", {}).get("pct_start", 0.3)
+            kwargs["total_steps"] = max(steps, math.ceil(2 / pct_start))
         scheduler = self.scheduler_factory(optimizer, **kwargs)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}
 

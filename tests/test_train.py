@@ -1,0 +1,101 @@
+"""End-to-end training: what a run leaves on disk and in TensorBoard, through the API and the CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from cnnexp.train import train
+
+pytestmark = pytest.mark.slow
+TINY = ("data.val_size=500", "data.eval_batch_size=2000")
+
+
+def read_events(run_dir: Path) -> EventAccumulator:
+    acc = EventAccumulator(str(run_dir / "tb" / "lenet5"), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    acc.Reload()
+    return acc
+
+
+def logged_hparams(acc: EventAccumulator) -> dict:
+    content = acc.PluginTagToContent("hparams")
+    data = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    return {k: v.string_value or v.number_value for k, v in data.session_start_info.hparams.items()}
+
+
+def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
+    cfg = train_cfg("data.train_size=2000", "trainer.max_epochs=2")
+    metrics = train(cfg)
+    run = Path(cfg.paths.output_dir)
+
+    on_disk = json.loads((run / "metrics.json").read_text())
+    assert on_disk == metrics
+    assert metrics["params/total"] == metrics["params/trainable"] == 61_706
+    assert metrics["test/acc"] > 0.5 and metrics["val/acc"] > 0.5  # 10 classes: chance is 0.1
+    assert metrics["time/fit_s"] > 0 and metrics["throughput/train_img_s"] > 0
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {"last.ckpt", "best-epoch01.ckpt"}
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["cnnexp_config"]["model"]["name"] == "lenet5"
+
+    acc = read_events(run)
+    tags = set(acc.Tags()["scalars"])
+    assert {"train/loss_epoch", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc",
+            "params/total", "params/layer/c5", "time/fit_s", "throughput/train_img_s"} <= tags
+    assert acc.Scalars("test/acc")[-1].value == pytest.approx(metrics["test/acc"])
+    assert len(acc.Scalars("val/acc")) == 2  # one per epoch
+    assert acc.Scalars("params/layer/c5")[0].value == 48_120
+    assert {"filters/c1", "feature_maps/c1", "feature_maps/c3"} <= set(acc.Tags()["images"])
+    hparams = logged_hparams(acc)
+    assert hparams["model/pooling"] == "max" and hparams["data/train_size"] == 2000
+    assert "hp_metric" not in tags
+    table = acc.Tensors("model/layers/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "| c1 | conv | 6x28x28 | 156 | 5x5 |" in table
+
+
+def test_same_seed_gives_identical_metrics(train_cfg, tmp_path):
+    first = train(train_cfg(*TINY))
+    again = train_cfg(*TINY, f"paths.root_dir={tmp_path / 'again'}")
+    again.paths.output_dir = str(tmp_path / "again")
+    second = train(again)
+    for key in ("test/acc", "test/loss", "val/acc"):
+        assert first[key] == second[key]
+
+
+@pytest.mark.parametrize("model,params", [("lenet5_1998", 60_000), ("mlp", 238_510), ("cnn", 421_642)])
+def test_other_models_train_and_report_their_size(train_cfg, model, params):
+    metrics = train(train_cfg(f"model={model}", *TINY))
+    assert metrics["params/trainable"] == params
+    assert metrics["test/acc"] > 0.2
+
+
+def test_cli_run_writes_its_own_dir(tmp_path, data_dir):
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnexp.train", f"paths.data_dir={data_dir}", "data.train_size=500",
+         "trainer.max_epochs=1", *TINY], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
+    assert (run / ".hydra" / "config.yaml").is_file() and (run / "metrics.json").is_file()
+    assert "test/acc" in proc.stdout
+
+
+def test_pooling_by_kernel_sweep_runs_every_point(tmp_path, data_dir):
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnexp.train", "-m", "model.pooling=max,avg,lp,blur,none", "model.kernel_size=3,5",
+         f"paths.data_dir={data_dir}", "data.train_size=200", "trainer.max_epochs=1", *TINY],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (sweep,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
+    results = {}
+    for job in sweep.glob("*/metrics.json"):
+        overrides = yaml.safe_load((job.parent / ".hydra" / "overrides.yaml").read_text())
+        swept = ",".join(o for o in overrides if o.startswith(("model.pooling", "model.kernel_size")))
+        results[swept] = json.loads(job.read_text())
+    assert len(results) == 10
+    assert results["model.pooling=max,model.kernel_size=5"]["params/trainable"] == 61_706
+    assert results["model.pooling=none,model.kernel_size=5"]["params/trainable"] > 61_706

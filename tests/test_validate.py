@@ -1,0 +1,77 @@
+"""Bad configs are refused before any work with one line naming the key, the value and what is allowed."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from omegaconf import OmegaConf
+
+from cnnexp.validate import ConfigError, validate
+
+BAD = [
+    ("model.kernel_size=0", "model.kernel_size=0: must be an integer >= 1"),
+    ("model.stride=0", "model.stride=0: must be an integer >= 1"),
+    ("model.padding=-1", "model.padding=-1: must be an integer >= 0"),
+    ("model.pooling=median", "model.pooling='median': must be one of max, avg, lp, blur, none"),
+    ("model.activation=gelu", "model.activation='gelu': must be one of relu, tanh"),
+    ("model.padding_mode=mirror", "model.padding_mode='mirror': must be one of zeros, circular, reflect"),
+    ("model.kernel_size=13", "layer c3"),
+    ("model.pool_size=30", "layer s2"),
+    ("data.batch_size=0", "data.batch_size=0: must be an integer >= 1"),
+    ("data.train_size=5", "data.train_size=5: must be an integer >= 10"),
+    ("data.name=imagenet", "data.name='imagenet': must be one of mnist, fashion_mnist, cifar10"),
+    ("model.input_size=31", "model.input_size=31: must exceed data.image_size=28 by an even number"),
+    ("trainer.max_epochs=0", "trainer.max_epochs=0: must be an integer >= 1"),
+    ("trainer.accelerator=tpu", "trainer.accelerator='tpu': must be one of"),
+    ("optim.optimizer.lr=0", "optim.optimizer.lr=0: must be a number > 0"),
+    ("model.kernel_size=2.5", "model.kernel_size=2.5: must be an integer >= 1"),
+]
+
+
+@pytest.mark.parametrize("override,message", BAD, ids=[b[0] for b in BAD])
+def test_bad_value_is_named(train_cfg, override, message):
+    cfg = train_cfg(override)
+    with pytest.raises(ConfigError) as err:
+        validate(OmegaConf.to_container(cfg, resolve=True))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("model", ["lenet5", "lenet5_1998", "mlp", "cnn"])
+def test_every_shipped_model_config_is_valid(train_cfg, model):
+    validate(OmegaConf.to_container(train_cfg(f"model={model}"), resolve=True))
+
+
+@pytest.mark.parametrize("pooling", ["max", "avg", "lp", "blur", "none"])
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_lecture_sweep_points_are_valid(train_cfg, pooling, kernel):
+    validate(OmegaConf.to_container(train_cfg(f"model.pooling={pooling}", f"model.kernel_size={kernel}"), resolve=True))
+
+
+def test_validation_does_not_import_torch():
+    code = ("import sys; from cnnexp.validate import validate; "
+            "assert 'torch' not in sys.modules and 'lightning' not in sys.modules, 'heavy import'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("override,key", [("model.kernel_size=0", "model.kernel_size"),
+                                          ("model.pooling=median", "model.pooling"),
+                                          ("trainer.accelerator=gpu", "trainer.accelerator")])
+def test_cli_refuses_bad_config_fast_with_exit_2(tmp_path, override, key):
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", override], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"cnnexp-train: error: {key}")
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.rglob("*.ckpt"))
+    assert elapsed < 30  # generous for a loaded CI machine; the benchmark measures the real figure
+
+
+def test_runs_started_together_get_separate_dirs(tmp_path):
+    cmd = [sys.executable, "-m", "cnnexp.train", "model.kernel_size=0"]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [2, 2]
+    assert len(list((tmp_path / "outputs" / "train" / "runs").iterdir())) == 2
