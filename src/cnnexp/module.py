@@ -39,7 +39,7 @@ class ClassifierModule(L.LightningModule):
         # Plain-data run config, stored in checkpoints so a checkpoint can rebuild its model.
         self.config = config or {}
         # ModuleDict keys may not shadow nn.Module attributes such as `train`.
-        self.acc = nn.ModuleDict({f"{s}_acc": MulticlassAccuracy(num_classes, average="micro")
+        self.acc = nn.ModuleDict({f"{s}_acc": MulticlassAccuracy(num_classes, average="micro", validate_args=False)
                                   for s in ("train", "val", "test")})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
