@@ -30,7 +30,7 @@ def _count(module, trainable_only: bool) -> int:
 
 
 def write_json(path: Path, data: dict) -> None:
-    from cnnexp.data.files import atomic_write_bytes
+    from cnnexp.files import atomic_write_bytes
 
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 

@@ -1,0 +1,1 @@
+"""Getting, verifying and serving the image datasets (held in memory as tensors)."""
