@@ -50,7 +50,7 @@ def hand_written(dm: ImageDataModule, epochs: int) -> float:
 
 def cnnexp_path(epochs: int, data_dir: Path) -> float:
     with tempfile.TemporaryDirectory() as tmp, initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", overrides=[f"paths.data_dir={data_dir}", f"paths.root_dir={tmp}",
+        cfg = compose("train", overrides=[f"paths.data_dir={data_dir}", f"paths.root_dir={tmp}", "data.batch_size=128",
                                           f"trainer.max_epochs={epochs}",
                                           "trainer.enable_progress_bar=false", "trainer.accelerator=cpu"])
         cfg.paths.output_dir = f"{tmp}/run"
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     args = parser.parse_args()
-    dm = ImageDataModule("mnist", str(args.data_dir), input_size=32, mean=(0.1307,), std=(0.3081,))
+    dm = ImageDataModule("mnist", str(args.data_dir), input_size=32, batch_size=128, mean=(0.1307,), std=(0.3081,))
     dm.setup()
     hand, ours = [], []
     for r in range(args.rounds):
