@@ -20,7 +20,7 @@ from hydra import compose, initialize_config_dir
 
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.models.lenet5 import LeNet5
-from cnnexp.module import Normalize
+from cnnexp.module import Preprocess
 from cnnexp.train import CONF_DIR, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 def hand_written(dm: ImageDataModule, epochs: int) -> float:
     """The loop a user would write: in-memory tensors, random permutation, slice, step."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(Normalize(dm.mean, dm.std), LeNet5())
+    net = torch.nn.Sequential(Preprocess(dm.mean, dm.std, pad=2), LeNet5())
     x_all, y_all = dm.splits["train"]
     steps = epochs * -(-len(y_all) // dm.batch_size)
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=5e-4)
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     args = parser.parse_args()
-    dm = ImageDataModule("mnist", str(args.data_dir), input_size=32, batch_size=128, mean=(0.1307,), std=(0.3081,))
+    dm = ImageDataModule("mnist", str(args.data_dir), batch_size=128, mean=(0.1307,), std=(0.3081,))
     dm.setup()
     hand, ours = [], []
     for r in range(args.rounds):

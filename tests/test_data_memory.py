@@ -48,14 +48,12 @@ def test_batches_cover_every_example_once_in_an_epoch_order():
 
 
 def test_mnist_datamodule_uses_the_official_split(data_dir):
-    dm = ImageDataModule("mnist", str(data_dir), input_size=32, val_size=5000, seed=0)
+    dm = ImageDataModule("mnist", str(data_dir), val_size=5000, seed=0)
     dm.setup()
     (tx, ty), (vx, vy), (sx, sy) = dm.splits["train"], dm.splits["val"], dm.splits["test"]
     assert (len(ty), len(vy), len(sy)) == (55_000, 5_000, 10_000)
     assert torch.bincount(sy).tolist() == MNIST_TEST_COUNTS
-    assert tx.shape[1:] == (1, 32, 32) and tx.dtype == torch.uint8
-    # Padding by 2 with the background value: the border is empty for every image.
-    assert tx[:, :, :2].sum() == 0 and tx[:, :, :, -2:].sum() == 0
+    assert tx.shape[1:] == (1, 28, 28) and tx.dtype == torch.uint8
     train_rows = {bytes(r) for r in tx[:2000].flatten(1).numpy()}
     assert not any(bytes(r) in train_rows for r in vx.flatten(1).numpy())
 

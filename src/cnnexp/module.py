@@ -14,26 +14,34 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 
-class Normalize(nn.Module):
-    """(x - mean) / std per channel; the model takes pixel-space images in [0, 1]."""
+class Preprocess(nn.Module):
+    """Pixel-space images in [0, 1] at the dataset's size -> the network's input.
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]):
+    Pads with the background value (0) to the network's input size (28 -> 32 for LeNet-5), then
+    normalizes per channel. Keeping this inside the model lets transforms, augmentation and
+    users work on plain pixels at the native size.
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float], pad: int = 0):
         super().__init__()
+        self.pad = pad
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad:
+            x = F.pad(x, (self.pad,) * 4)
         return (x - self.mean) / self.std
 
 
 class ClassifierModule(L.LightningModule):
-    def __init__(self, net: nn.Module, num_classes: int, mean: Sequence[float], std: Sequence[float],
+    def __init__(self, net: nn.Module, num_classes: int, mean: Sequence[float], std: Sequence[float], pad: int,
                  optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "step",
                  config: dict | None = None):
         super().__init__()
         self.net = net
-        self.normalize = Normalize(mean, std)
+        self.preprocess = Preprocess(mean, std, pad)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval = scheduler_interval
         # Plain-data run config, stored in checkpoints so a checkpoint can rebuild its model.
@@ -43,7 +51,7 @@ class ClassifierModule(L.LightningModule):
                                   for s in ("train", "val", "test")})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.normalize(x))
+        return self.net(self.preprocess(x))
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch

@@ -59,7 +59,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()  # fetch/verify the files before any model or trainer exists
     net = build_net(cfg.model)
     optim = instantiate(cfg.optim)
-    module = ClassifierModule(net, cfg.data.num_classes, datamodule.mean, datamodule.std,
+    pad = (cfg.model.input_size - cfg.data.image_size) // 2
+    module = ClassifierModule(net, cfg.data.num_classes, datamodule.mean, datamodule.std, pad,
                               optim.optimizer, optim.scheduler, cfg.optim.interval, config)
     callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
     loggers = [instantiate(c) for c in cfg.logger.values()]

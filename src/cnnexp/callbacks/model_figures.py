@@ -41,7 +41,8 @@ class ModelFigures(L.Callback):
         if writer is None or trainer.global_rank != 0:
             return
         images, _ = trainer.datamodule.splits["test"]
-        rows = layer_rows(pl_module.net, tuple(images.shape[1:]))
+        net_input = pl_module.preprocess(images[:1].float().to(pl_module.device))
+        rows = layer_rows(pl_module.net, tuple(net_input.shape[1:]))
         writer.add_text("model/layers", markdown_table(rows), 0)
         total = sum(p.numel() for p in pl_module.parameters())
         trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)

@@ -1,8 +1,8 @@
 """LightningDataModule over an image dataset held in memory as uint8 tensors.
 
-Images leave it in pixel space [0, 1], padded with the background value to the model's input
-size; normalization is the model's first step, so invariance transforms and augmentation work
-on real pixels.
+Images leave it in pixel space [0, 1] at the dataset's own size; padding to the network's input
+size and normalization are the model's first step (`module.Preprocess`), so invariance
+transforms and augmentation work on real pixels.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 
 from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.data.datasets import load_dataset
@@ -20,14 +19,13 @@ from cnnexp.data.splits import balanced_subset, holdout
 
 class ImageDataModule(L.LightningDataModule):
     def __init__(self, name: str = "mnist", data_dir: str = "data", channels: int = 1,
-                 image_size: int = 28, num_classes: int = 10, input_size: int | None = None,
+                 image_size: int = 28, num_classes: int = 10,
                  batch_size: int = 128, eval_batch_size: int = 1000, val_size: int = 5000,
                  train_size: int | None = None, seed: int = 0, download: bool = True,
                  mean: tuple[float, ...] = (), std: tuple[float, ...] = ()):
         super().__init__()
         self.name, self.data_dir, self.download = name, Path(data_dir), download
         self.channels, self.image_size, self.num_classes = channels, image_size, num_classes
-        self.input_size = input_size or image_size
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_size, self.train_size, self.seed = val_size, train_size, seed
         # The dataset's per-channel statistics; the model normalizes with them.
@@ -50,13 +48,10 @@ class ImageDataModule(L.LightningDataModule):
         fit_idx, val_idx = holdout(len(train.labels), self.val_size, self.seed)
         if self.train_size is not None:
             fit_idx = fit_idx[balanced_subset(train.labels[fit_idx], self.train_size, self.num_classes, self.seed)]
-        pad = (self.input_size - self.image_size) // 2
-        images = F.pad(train.images, (pad,) * 4) if pad else train.images
-        test_images = F.pad(test.images, (pad,) * 4) if pad else test.images
         self.splits = {
-            "train": (images[fit_idx].contiguous(), train.labels[fit_idx]),
-            "val": (images[val_idx].contiguous(), train.labels[val_idx]),
-            "test": (test_images.contiguous(), test.labels),
+            "train": (train.images[fit_idx].contiguous(), train.labels[fit_idx]),
+            "val": (train.images[val_idx].contiguous(), train.labels[val_idx]),
+            "test": (test.images, test.labels),
         }
 
     def train_dataloader(self) -> TensorBatches:

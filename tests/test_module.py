@@ -1,0 +1,26 @@
+"""The LightningModule's preprocessing and optimizer wiring."""
+
+import functools
+
+import pytest
+import torch
+
+from cnnexp.models.lenet5 import LeNet5
+from cnnexp.module import ClassifierModule, Preprocess
+
+
+def test_preprocess_pads_with_background_then_normalizes():
+    pre = Preprocess(mean=[0.1307], std=[0.3081], pad=2)
+    digit = torch.zeros(1, 1, 28, 28)
+    digit[0, 0, 0, 0] = 1.0
+    out = pre(digit)
+    assert out.shape == (1, 1, 32, 32)
+    background = torch.tensor((0 - 0.1307) / 0.3081)
+    assert torch.allclose(out[0, 0, :2], background) and torch.allclose(out[0, 0, :, :2], background)
+    assert out[0, 0, 2, 2].item() == pytest.approx((1 - 0.1307) / 0.3081)
+
+
+def test_module_takes_native_size_images():
+    module = ClassifierModule(LeNet5(), 10, [0.1307], [0.3081], 2,
+                              functools.partial(torch.optim.AdamW, lr=1e-3))
+    assert module(torch.rand(5, 1, 28, 28)).shape == (5, 10)
