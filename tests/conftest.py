@@ -33,6 +33,7 @@ def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig
         "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
         "trainer.accelerator=cpu",
+        "invariance=none",
     ]
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
         cfg = compose("train", overrides=[*base, *overrides])

@@ -14,7 +14,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from cnnexp.train import train
 
 pytestmark = pytest.mark.slow
-TINY = ("data.val_size=500", "data.eval_batch_size=2000")
+TINY = ("data.val_size=500", "data.eval_batch_size=2000", "invariance=none")
 
 
 def read_events(run_dir: Path) -> EventAccumulator:

@@ -22,7 +22,7 @@ from cnnexp.validate import ConfigError, validate
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 resolvers.register()
 # The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
-HPARAM_SECTIONS = ("seed", "data", "model", "optim", "trainer")
+HPARAM_SECTIONS = ("seed", "data", "model", "optim", "trainer", "invariance")
 
 
 def _count(module, trainable_only: bool) -> int:
@@ -84,13 +84,28 @@ def train(cfg: DictConfig) -> dict[str, float]:
         "throughput/train_img_s": round(throughput.images_per_second, 1) if throughput else float("nan"),
         "epochs": trainer.current_epoch,
     }
+    writers = [lg.experiment for lg in trainer.loggers if isinstance(lg, L.pytorch.loggers.TensorBoardLogger)]
+    if cfg.invariance.enabled:
+        metrics |= invariance(module, datamodule, config["invariance"], out_dir, writers)
     write_json(out_dir / "metrics.json", metrics)
-    for logger in trainer.loggers:
-        if isinstance(logger, L.pytorch.loggers.TensorBoardLogger):
-            settings = {k: config[k] for k in HPARAM_SECTIONS}
-            write_hparams(logger.experiment, flatten(settings), {k: v for k, v in metrics.items() if "/" in k},
-                          new_scalars=("time/fit_s", "throughput/train_img_s"))
+    new_scalars = ["time/fit_s", "throughput/train_img_s", *(k for k in metrics if k.startswith("inv/"))]
+    for writer in writers:
+        settings = {k: config[k] for k in HPARAM_SECTIONS}
+        write_hparams(writer, flatten(settings), {k: v for k, v in metrics.items() if "/" in k}, new_scalars)
     return metrics
+
+
+def invariance(module, datamodule, inv_cfg: dict, out_dir: Path, writers: list) -> dict[str, float]:
+    """Run the invariance suite on the tested model; write its files and curves; return its summary."""
+    from cnnexp.invariance.report import log_to_tensorboard, write_outputs
+    from cnnexp.invariance.suite import run_suite
+
+    images, labels = datamodule.splits["test"]
+    results = run_suite(module.eval(), images, labels, inv_cfg)
+    write_outputs(results, out_dir)
+    for writer in writers:
+        log_to_tensorboard(writer, results)
+    return results["summary"]
 
 
 def _print_summary(metrics: dict[str, float], out_dir: str) -> None:

@@ -1,0 +1,1 @@
+"""Measuring how a trained classifier reacts to shifts, rotations, scaling and adversarial noise."""

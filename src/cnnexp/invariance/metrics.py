@@ -1,0 +1,94 @@
+"""Invariance measurements of a classifier mapping pixel images in [0, 1] to logits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnexp.invariance.transforms import shift
+
+Transform = Callable[[torch.Tensor, float], torch.Tensor]
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000,
+            transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """Softmax probabilities (N, classes) for uint8 or float images, transformed batch by batch."""
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device)
+        x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+        if transform is not None:
+            x = transform(x)
+        out.append(model(x).softmax(-1).cpu())
+    return torch.cat(out)
+
+
+def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, transform: Transform,
+                   values: Sequence[float], batch_size: int = 1000) -> tuple[list[float], list[torch.Tensor]]:
+    """Accuracy at every magnitude in `values`, and the probabilities behind it."""
+    accs, probs = [], []
+    for v in values:
+        p = predict(model, images, batch_size, lambda x, v=v: transform(x, v))
+        accs.append((p.argmax(-1) == labels).float().mean().item())
+        probs.append(p)
+    return accs, probs
+
+
+def shift_stability(probs_by_shift: Sequence[torch.Tensor]) -> dict[str, float]:
+    """Azulay & Weiss (2019): between consecutive 1-px shifts, how often the top-1 class changes
+    and how much the probability of the unshifted top class moves."""
+    changes, deltas = [], []
+    for a, b in zip(probs_by_shift, probs_by_shift[1:]):
+        top = a.argmax(-1)
+        changes.append((b.argmax(-1) != top).float().mean())
+        deltas.append((b.gather(1, top[:, None]) - a.gather(1, top[:, None])).abs().mean())
+    return {"p_top1_change": torch.stack(changes).mean().item(),
+            "mean_abs_top_prob_change": torch.stack(deltas).mean().item()}
+
+
+def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int, seed: int,
+                      batch_size: int = 1000) -> float:
+    """Zhang (2019): P[argmax f(shift1 x) = argmax f(shift2 x)], two random shifts in [-k, k]^2 per image.
+
+    Images that drew the same shift are transformed together, so every op runs on a batch.
+    """
+    g = torch.Generator().manual_seed(seed)
+    draws = torch.randint(-max_shift, max_shift + 1, (2, len(images), 2), generator=g)
+    preds = torch.empty(2, len(images), dtype=torch.long)
+    for side in range(2):
+        for d in draws[side].unique(dim=0):
+            rows = (draws[side] == d).all(-1).nonzero().flatten()
+            dx, dy = int(d[0]), int(d[1])
+            p = predict(model, images[rows], batch_size, lambda x: shift(x, dx, dy))
+            preds[side, rows] = p.argmax(-1)
+    return (preds[0] == preds[1]).float().mean().item()
+
+
+def fgsm_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilons: Sequence[float],
+               batch_size: int = 1000) -> tuple[list[float], list[float]]:
+    """Accuracy and mean loss under FGSM (Goodfellow et al. 2015) in pixel space, clipped to [0, 1]."""
+    device = next(model.parameters()).device
+    correct = torch.zeros(len(epsilons))
+    loss_sum = torch.zeros(len(epsilons))
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device)
+        x = (x.float().div(255) if x.dtype == torch.uint8 else x.float()).requires_grad_(True)
+        y = labels[start:start + batch_size].to(device)
+        grad, = torch.autograd.grad(F.cross_entropy(model(x), y), x)
+        with torch.inference_mode():
+            for i, eps in enumerate(epsilons):
+                logits = model((x + eps * grad.sign()).clamp(0, 1))
+                correct[i] += (logits.argmax(-1) == y).sum().cpu()
+                loss_sum[i] += F.cross_entropy(logits, y, reduction="sum").cpu()
+    return (correct / len(images)).tolist(), (loss_sum / len(images)).tolist()
+
+
+def normalized_auc(values: Sequence[float], accs: Sequence[float]) -> float:
+    """Area under the accuracy curve divided by the width of the grid (1.0 = perfect everywhere)."""
+    v, a = torch.tensor(values, dtype=torch.float64), torch.tensor(accs, dtype=torch.float64)
+    return (torch.trapezoid(a, v) / (v[-1] - v[0])).item() if len(v) > 1 else float(a[0])
