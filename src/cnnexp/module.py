@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -13,35 +13,15 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
-
-class Preprocess(nn.Module):
-    """Pixel-space images in [0, 1] at the dataset's size -> the network's input.
-
-    Pads with the background value (0) to the network's input size (28 -> 32 for LeNet-5), then
-    normalizes per channel. Keeping this inside the model lets transforms, augmentation and
-    users work on plain pixels at the native size.
-    """
-
-    def __init__(self, mean: Sequence[float], std: Sequence[float], pad: int = 0):
-        super().__init__()
-        self.pad = pad
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pad:
-            x = F.pad(x, (self.pad,) * 4)
-        return (x - self.mean) / self.std
+from cnnexp.classifier import Classifier
 
 
 class ClassifierModule(L.LightningModule):
-    def __init__(self, net: nn.Module, num_classes: int, mean: Sequence[float], std: Sequence[float], pad: int,
-                 optimizer: Callable[..., torch.optim.Optimizer],
+    def __init__(self, model: Classifier, num_classes: int, optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "step",
                  config: dict | None = None):
         super().__init__()
-        self.net = net
-        self.preprocess = Preprocess(mean, std, pad)
+        self.model = model
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval = scheduler_interval
         # Plain-data run config, stored in checkpoints so a checkpoint can rebuild its model.
@@ -51,7 +31,7 @@ class ClassifierModule(L.LightningModule):
                                   for s in ("train", "val", "test")})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.preprocess(x))
+        return self.model(x)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch

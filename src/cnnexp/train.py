@@ -45,7 +45,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from hydra.utils import instantiate
 
     from cnnexp.console import quiet_lightning
-    from cnnexp.models import build_net
+    from cnnexp.classifier import build_classifier
     from cnnexp.module import ClassifierModule
     from cnnexp.tensorboard.hparams import flatten, write_hparams
 
@@ -57,11 +57,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()  # fetch/verify the files before any model or trainer exists
-    net = build_net(cfg.model)
+    classifier = build_classifier(config)
+    net = classifier.net
     optim = instantiate(cfg.optim)
-    pad = (cfg.model.input_size - cfg.data.image_size) // 2
-    module = ClassifierModule(net, cfg.data.num_classes, datamodule.mean, datamodule.std, pad,
-                              optim.optimizer, optim.scheduler, cfg.optim.interval, config)
+    module = ClassifierModule(classifier, cfg.data.num_classes, optim.optimizer, optim.scheduler,
+                              cfg.optim.interval, config)
     callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers)
@@ -101,7 +101,7 @@ def invariance(module, datamodule, inv_cfg: dict, out_dir: Path, writers: list) 
     from cnnexp.invariance.suite import run_suite
 
     images, labels = datamodule.splits["test"]
-    results = run_suite(module.eval(), images, labels, inv_cfg)
+    results = run_suite(module.model.eval(), images, labels, inv_cfg)
     write_outputs(results, out_dir)
     for writer in writers:
         log_to_tensorboard(writer, results)

@@ -41,8 +41,8 @@ class ModelFigures(L.Callback):
         if writer is None or trainer.global_rank != 0:
             return
         images, _ = trainer.datamodule.splits["test"]
-        net_input = pl_module.preprocess(images[:1].float().to(pl_module.device))
-        rows = layer_rows(pl_module.net, tuple(net_input.shape[1:]))
+        net_input = pl_module.model.preprocess(images[:1].float().to(pl_module.device))
+        rows = layer_rows(pl_module.model.net, tuple(net_input.shape[1:]))
         writer.add_text("model/layers", markdown_table(rows), 0)
         total = sum(p.numel() for p in pl_module.parameters())
         trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
@@ -54,7 +54,7 @@ class ModelFigures(L.Callback):
     @torch.no_grad()
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writer = _writer(trainer)
-        convs = conv_layers(pl_module.net)
+        convs = conv_layers(pl_module.model.net)
         if writer is None or not convs or trainer.global_rank != 0:
             return
         step = trainer.global_step

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-from torch import nn
-
+from cnnexp.classifier import Classifier
+from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
 from cnnexp.invariance.metrics import (accuracy_curve, fgsm_curve, normalized_auc, shift_consistency,
                                        shift_stability)
 from cnnexp.invariance.transforms import FAMILIES
@@ -20,7 +20,7 @@ def grid(spec: Mapping[str, float]) -> list[float]:
     return [round(spec["start"] + i * spec["step"], 6) for i in range(n)]
 
 
-def run_suite(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: Mapping[str, Any]) -> dict:
+def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg: Mapping[str, Any]) -> dict:
     """Measure `model` (pixel images in [0, 1] -> logits, eval mode) on `images` as `cfg` asks."""
     start = time.perf_counter()
     if cfg.get("num_images"):
@@ -39,6 +39,9 @@ def run_suite(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg:
     k = cfg["consistency_max_shift"]
     results["consistency"] = {"max_shift": k, "images": len(labels),
                               "value": shift_consistency(model, images, k, cfg["seed"], bs)}
+    x_net = model.preprocess(images[: cfg["equivariance_images"]].float().div(255).to(next(model.parameters()).device))
+    results["equivariance"] = equivariance_errors(model.net, planned_layers(model.net), x_net,
+                                                  cfg["equivariance_shifts"])
     summary = {f"inv/{f}_auc": normalized_auc(results[f]["values"], results[f]["acc"])
                for f in (*FAMILIES, "fgsm")}
     summary |= {f"inv/{f}_worst_acc": min(results[f]["acc"]) for f in FAMILIES}

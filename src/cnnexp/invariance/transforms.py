@@ -1,8 +1,8 @@
 """Geometric transforms on whole batches of pixel-space images (N, C, H, W) in [0, 1].
 
-Evaluation and training augmentation share these. Vacated pixels are filled with 0, the
-background of MNIST-like digits. All ops are torchvision `transforms.v2` functional calls on the
-batch: no per-image Python loop.
+Evaluation and training augmentation share `affine`. Vacated pixels are filled with 0, the
+background of MNIST-like digits. Every call is one torchvision `transforms.v2` functional op on
+the whole batch: no per-image Python loop.
 """
 
 from __future__ import annotations
@@ -12,21 +12,28 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 
+def affine(x: torch.Tensor, dx: int = 0, dy: int = 0, degrees: float = 0.0, factor: float = 1.0,
+           interpolation: InterpolationMode = InterpolationMode.BILINEAR) -> torch.Tensor:
+    """Scale by `factor` and rotate `degrees` counter-clockwise about the centre, then move the
+    content by (dx, dy) whole pixels (+ = right / down)."""
+    # torchvision's affine angle turns clockwise; the lecture's and our convention is counter-clockwise.
+    return TF.affine(x, angle=-float(degrees), translate=[int(dx), int(dy)], scale=float(factor),
+                     shear=[0.0, 0.0], interpolation=interpolation, fill=0.0)
+
+
 def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """Move the content by whole pixels: positive dx = right, positive dy = down."""
-    return TF.affine(x, angle=0.0, translate=[int(dx), int(dy)], scale=1.0, shear=[0.0, 0.0],
-                     interpolation=InterpolationMode.NEAREST, fill=0.0)
+    return affine(x, dx, dy, interpolation=InterpolationMode.NEAREST)
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     """Rotate counter-clockwise by `degrees` about the image centre, bilinear."""
-    return TF.rotate(x, float(degrees), interpolation=InterpolationMode.BILINEAR, fill=0.0)
+    return affine(x, degrees=degrees)
 
 
 def scale(x: torch.Tensor, factor: float) -> torch.Tensor:
     """Zoom by `factor` about the image centre (> 1 enlarges), bilinear."""
-    return TF.affine(x, angle=0.0, translate=[0, 0], scale=float(factor), shear=[0.0, 0.0],
-                     interpolation=InterpolationMode.BILINEAR, fill=0.0)
+    return affine(x, factor=factor)
 
 
 FAMILIES = {

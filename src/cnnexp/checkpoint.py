@@ -1,0 +1,45 @@
+"""Loading a cnnexp checkpoint as a ready classifier (`cnnexp.load_classifier`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from cnnexp.classifier import Classifier, build_classifier
+
+# Key prefix of the classifier's weights inside the LightningModule's state dict.
+PREFIX = "model."
+
+
+class CheckpointError(ValueError):
+    """The file is missing, unreadable, not a cnnexp checkpoint, or does not fit its model."""
+
+
+def load_classifier(ckpt_path: str | Path) -> Classifier:
+    """The checkpoint's classifier in eval mode, on the CPU.
+
+    It maps float images in [0, 1] at the dataset's own size (N, 1, 28, 28 for MNIST) to logits;
+    padding and normalization are inside. Loaded with `weights_only=True`: a checkpoint is data.
+    """
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, not a zip, refused pickle: all "not a checkpoint"
+        raise CheckpointError(f"checkpoint {path} cannot be read ({type(e).__name__}): truncated or not a checkpoint") from None
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("cnnexp_config"), dict) or "state_dict" not in ckpt:
+        raise CheckpointError(f"checkpoint {path} is not a cnnexp checkpoint (no cnnexp_config/state_dict)")
+    classifier = build_classifier(ckpt["cnnexp_config"])
+    weights = {k[len(PREFIX):]: v for k, v in ckpt["state_dict"].items() if k.startswith(PREFIX)}
+    try:
+        classifier.load_state_dict(weights)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {path} does not fit its model: {str(e).splitlines()[0]}") from None
+    return classifier.eval()
+
+
+def checkpoint_config(ckpt_path: str | Path) -> dict:
+    """The resolved run config stored in a checkpoint (for checks before evaluating it)."""
+    return torch.load(Path(ckpt_path), map_location="cpu", weights_only=True)["cnnexp_config"]

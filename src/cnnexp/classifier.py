@@ -1,0 +1,45 @@
+"""A trained network with its preprocessing: pixel images in [0, 1] at the dataset's size -> logits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Preprocess(nn.Module):
+    """Pad with the background value (0) to the network's input size (28 -> 32 for LeNet-5), then
+    normalize per channel. Inside the model, so transforms, augmentation and users work on plain
+    pixels at the native size."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float], pad: int = 0):
+        super().__init__()
+        self.pad = pad
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad:
+            x = F.pad(x, (self.pad,) * 4)
+        return (x - self.mean) / self.std
+
+
+class Classifier(nn.Module):
+    def __init__(self, preprocess: Preprocess, net: nn.Module):
+        super().__init__()
+        self.preprocess, self.net = preprocess, net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.preprocess(x))
+
+
+def build_classifier(config: Mapping[str, Any]) -> Classifier:
+    """The untrained classifier a resolved run config describes (its `model` and `data` sections)."""
+    from cnnexp.models import build_net
+
+    model, data = config["model"], config["data"]
+    pad = (model["input_size"] - data["image_size"]) // 2
+    return Classifier(Preprocess(data["mean"], data["std"], pad), build_net(model))
