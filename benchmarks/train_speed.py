@@ -20,7 +20,7 @@ from hydra import compose, initialize_config_dir
 
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.models.lenet5 import LeNet5
-from cnnexp.module import Preprocess
+from cnnexp.classifier import Preprocess
 from cnnexp.train import CONF_DIR, train
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The LightningModule's preprocessing and optimizer wiring."""
+"""The classifier's preprocessing and the LightningModule around it."""
 
 import functools
 
@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from cnnexp.models.lenet5 import LeNet5
-from cnnexp.module import ClassifierModule, Preprocess
+from cnnexp.classifier import Classifier, Preprocess
+from cnnexp.module import ClassifierModule
 
 
 def test_preprocess_pads_with_background_then_normalizes():
@@ -21,6 +22,6 @@ def test_preprocess_pads_with_background_then_normalizes():
 
 
 def test_module_takes_native_size_images():
-    module = ClassifierModule(LeNet5(), 10, [0.1307], [0.3081], 2,
-                              functools.partial(torch.optim.AdamW, lr=1e-3))
+    model = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5())
+    module = ClassifierModule(model, 10, functools.partial(torch.optim.AdamW, lr=1e-3))
     assert module(torch.rand(5, 1, 28, 28)).shape == (5, 10)

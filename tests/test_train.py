@@ -11,6 +11,8 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+import cnnexp
+from cnnexp.data.torchvision_sets import load_split
 from cnnexp.train import train
 
 pytestmark = pytest.mark.slow
@@ -30,7 +32,7 @@ def logged_hparams(acc: EventAccumulator) -> dict:
 
 
 def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
-    cfg = train_cfg("data.train_size=2000", "trainer.max_epochs=2")
+    cfg = train_cfg("data.train_size=2000", "trainer.max_epochs=2", "invariance=quick", "invariance.num_images=1000")
     metrics = train(cfg)
     run = Path(cfg.paths.output_dir)
 
@@ -56,6 +58,26 @@ def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
     assert "hp_metric" not in tags
     table = acc.Tensors("model/layers/text_summary")[0].tensor_proto.string_val[0].decode()
     assert "| c1 | conv | 6x28x28 | 156 | 5x5 |" in table
+
+    # The invariance suite: files, summary in metrics.json, curves and HParams metrics in TensorBoard.
+    inv = json.loads((run / "invariance.json").read_text())
+    assert metrics["inv/shift_consistency"] == inv["summary"]["inv/shift_consistency"]
+    assert [s.step for s in acc.Scalars("invariance/shift_x/acc")] == list(range(-8, 9))
+    assert "invariance/curves" in acc.Tags()["images"]
+    assert "inv/rotate_auc" in tags and hparams["invariance/num_images"] == 1000
+
+    # load_classifier reproduces the run's test accuracy, and an independent +3 px shift agrees
+    # with the suite's curve.
+    model = cnnexp.load_classifier(run / "checkpoints" / "best-epoch01.ckpt")
+    test = load_split("MNIST", cfg.paths.data_dir, train=False, download=False)
+    images, labels = test.images, test.labels
+    x = images.float() / 255
+    with torch.no_grad():
+        assert (model(x).argmax(1) == labels).float().mean().item() == pytest.approx(metrics["test/acc"], abs=1e-6)
+        moved = torch.zeros_like(x[:1000])
+        moved[..., 3:] = x[:1000, ..., :-3]
+        own = (model(moved).argmax(1) == labels[:1000]).float().mean().item()
+    assert own == pytest.approx(inv["shift_x"]["acc"][inv["shift_x"]["values"].index(3)], abs=0.005)
 
 
 def test_same_seed_gives_identical_metrics(train_cfg, tmp_path):

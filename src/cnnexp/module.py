@@ -14,14 +14,16 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from cnnexp.classifier import Classifier
+from cnnexp.data.augment import BatchAugment
 
 
 class ClassifierModule(L.LightningModule):
     def __init__(self, model: Classifier, num_classes: int, optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "step",
-                 config: dict | None = None):
+                 config: dict | None = None, augment: BatchAugment | None = None):
         super().__init__()
         self.model = model
+        self.augment = augment
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval = scheduler_interval
         # Plain-data run config, stored in checkpoints so a checkpoint can rebuild its model.
@@ -32,6 +34,13 @@ class ClassifierModule(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        # On the device, whole batch, training only; keyed by the global step for exact resumes.
+        if self.augment is not None and self.trainer.training:
+            x, y = batch
+            batch = (self.augment(x, self.global_step), y)
+        return batch
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch

@@ -22,7 +22,7 @@ from cnnexp.validate import ConfigError, validate
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 resolvers.register()
 # The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
-HPARAM_SECTIONS = ("seed", "data", "model", "optim", "trainer", "invariance")
+HPARAM_SECTIONS = ("seed", "data", "model", "augment", "optim", "trainer", "invariance")
 
 
 def _count(module, trainable_only: bool) -> int:
@@ -61,7 +61,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     net = classifier.net
     optim = instantiate(cfg.optim)
     module = ClassifierModule(classifier, cfg.data.num_classes, optim.optimizer, optim.scheduler,
-                              cfg.optim.interval, config)
+                              cfg.optim.interval, config, augment=instantiate(cfg.augment))
     callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers)
@@ -108,11 +108,11 @@ def invariance(module, datamodule, inv_cfg: dict, out_dir: Path, writers: list) 
     return results["summary"]
 
 
-def _print_summary(metrics: dict[str, float], out_dir: str) -> None:
+def print_summary(command: str, metrics: dict[str, float], out_dir: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"cnnexp-train: {out_dir}")
+    table = Table(title=f"{command}: {out_dir}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
@@ -127,7 +127,7 @@ def _main(cfg: DictConfig) -> Any:
     except (ConfigError, DataUnavailable) as e:
         print(f"cnnexp-train: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    _print_summary(metrics, cfg.paths.output_dir)
+    print_summary("cnnexp-train", metrics, cfg.paths.output_dir)
     return metrics["test/acc"]
 
 

@@ -125,6 +125,19 @@ def check_model(cfg: Mapping) -> None:
         raise ConfigError(f"model: {e}") from None
 
 
+def check_augment(cfg: Mapping) -> None:
+    _int(cfg, "augment.max_shift", 0)
+    _int(cfg, "augment.groups", 1)
+    degrees = _get(cfg, "augment.max_degrees")
+    if isinstance(degrees, bool) or not isinstance(degrees, int | float) or not 0 <= degrees <= 180:
+        raise ConfigError(f"augment.max_degrees={degrees!r}: must be a number in [0, 180]")
+    lo_hi = _get(cfg, "augment.scale_range")
+    if (not isinstance(lo_hi, list | tuple) or len(lo_hi) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo_hi)
+            or not 0 < lo_hi[0] <= lo_hi[1]):
+        raise ConfigError(f"augment.scale_range={lo_hi!r}: must be [low, high] with 0 < low <= high")
+
+
 def check_training(cfg: Mapping) -> None:
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
@@ -136,6 +149,7 @@ def validate(cfg: Mapping) -> None:
     try:
         check_data(cfg)
         check_model(cfg)
+        check_augment(cfg)
         check_training(cfg)
     except KeyError as e:
         raise ConfigError(f"missing config key {e.args[0]!r}") from None

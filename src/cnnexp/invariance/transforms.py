@@ -16,6 +16,9 @@ def affine(x: torch.Tensor, dx: int = 0, dy: int = 0, degrees: float = 0.0, fact
            interpolation: InterpolationMode = InterpolationMode.BILINEAR) -> torch.Tensor:
     """Scale by `factor` and rotate `degrees` counter-clockwise about the centre, then move the
     content by (dx, dy) whole pixels (+ = right / down)."""
+    if degrees % 360 == 0 and factor == 1:
+        # A pure whole-pixel move: nearest sampling makes it exact (bilinear adds ~1e-6 grid error).
+        interpolation = InterpolationMode.NEAREST
     # torchvision's affine angle turns clockwise; the lecture's and our convention is counter-clockwise.
     return TF.affine(x, angle=-float(degrees), translate=[int(dx), int(dy)], scale=float(factor),
                      shear=[0.0, 0.0], interpolation=interpolation, fill=0.0)
@@ -23,7 +26,7 @@ def affine(x: torch.Tensor, dx: int = 0, dy: int = 0, degrees: float = 0.0, fact
 
 def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """Move the content by whole pixels: positive dx = right, positive dy = down."""
-    return affine(x, dx, dy, interpolation=InterpolationMode.NEAREST)
+    return affine(x, dx, dy)
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:

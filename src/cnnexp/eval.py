@@ -1,0 +1,87 @@
+"""cnnexp-eval ckpt_path=PATH: test accuracy on the official test set and the invariance suite.
+
+Writes metrics.json, invariance.json/.csv/.png and TensorBoard events into its own run dir.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from cnnexp import resolvers
+from cnnexp.data.errors import DataUnavailable
+from cnnexp.train import CONF_DIR, write_json
+from cnnexp.validate import ConfigError
+
+resolvers.register()
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Evaluate `cfg.ckpt_path` on `cfg.data`'s test split; return the metrics written."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    ckpt = Path(config["ckpt_path"])
+    if not ckpt.is_file():
+        raise ConfigError(f"ckpt_path={ckpt}: no such file")
+
+    import torch.nn.functional as F
+    from hydra.utils import instantiate
+    from torch.utils.tensorboard import SummaryWriter
+
+    from cnnexp.checkpoint import load_classifier
+    from cnnexp.invariance.metrics import predict
+    from cnnexp.invariance.report import log_to_tensorboard, write_outputs
+    from cnnexp.invariance.suite import run_suite
+    from cnnexp.tensorboard.hparams import flatten, write_hparams
+
+    model = load_classifier(ckpt)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("test")
+    images, labels = datamodule.splits["test"]
+    in_channels = model.preprocess.mean.shape[1]
+    if images.shape[1] != in_channels:
+        raise ConfigError(f"data={cfg.data.name}: {images.shape[1]}-channel images, but the checkpoint's model "
+                          f"takes {in_channels}")
+    probs = predict(model, images, cfg.data.eval_batch_size)
+    metrics: dict[str, float] = {
+        "test/acc": (probs.argmax(-1) == labels).float().mean().item(),
+        "test/loss": F.nll_loss(probs.clamp_min(1e-12).log(), labels).item(),
+        "params/trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+    }
+    out_dir = Path(cfg.paths.output_dir)
+    writer = SummaryWriter(str(out_dir / "tb" / cfg.run_name))
+    if cfg.invariance.enabled:
+        results = run_suite(model, images, labels, config["invariance"])
+        write_outputs(results, out_dir)
+        log_to_tensorboard(writer, results)
+        metrics |= results["summary"]
+    write_json(out_dir / "metrics.json", metrics)
+    settings = {"ckpt_path": str(ckpt), "data": config["data"], "invariance": config["invariance"]}
+    write_hparams(writer, flatten(settings), metrics, new_scalars=list(metrics))
+    writer.close()
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
+def _main(cfg: DictConfig) -> Any:
+    from cnnexp.checkpoint import CheckpointError
+    from cnnexp.train import print_summary
+
+    try:
+        metrics = evaluate(cfg)
+    except (ConfigError, DataUnavailable, CheckpointError) as e:
+        print(f"cnnexp-eval: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print_summary("cnnexp-eval", metrics, cfg.paths.output_dir)
+    return metrics["test/acc"]
+
+
+def main() -> None:
+    _main()
+
+
+if __name__ == "__main__":
+    main()

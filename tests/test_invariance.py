@@ -1,0 +1,127 @@
+"""Invariance transforms and metrics: exact semantics on known inputs, files and schema."""
+
+import csv
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from cnnexp.classifier import Classifier, Preprocess
+from cnnexp.data.augment import BatchAugment
+from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
+from cnnexp.invariance.metrics import fgsm_curve, shift_consistency, shift_stability, accuracy_curve
+from cnnexp.invariance.report import write_outputs
+from cnnexp.invariance.suite import grid, run_suite
+from cnnexp.invariance.transforms import FAMILIES, rotate, scale, shift
+from cnnexp.models.lenet5 import LeNet5
+
+
+def dot(row=2, col=3, size=8):
+    x = torch.zeros(2, 1, size, size)
+    x[:, 0, row, col] = 1.0
+    return x
+
+
+def test_shift_moves_content_right_and_down_and_fills_zero():
+    moved = shift(dot(), dx=2, dy=1)
+    assert moved[0, 0].nonzero().tolist() == [[3, 5]]
+    assert shift(dot(), -3, 0)[0, 0].nonzero().tolist() == [[2, 0]]
+    full = shift(torch.ones(1, 1, 6, 6), 2, -1)
+    assert full[0, 0, :, :2].eq(0).all() and full[0, 0, -1:].eq(0).all() and full[0, 0, :5, 2:].eq(1).all()
+
+
+def test_identities_and_counter_clockwise_rotation():
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(rotate(x, 0), x) and torch.equal(rotate(x, 360), x) and torch.equal(scale(x, 1.0), x)
+    # A pixel above the centre goes to the left of it when turned 90 degrees counter-clockwise.
+    assert rotate(dot(row=1, col=4, size=9), 90)[0, 0].argmax() == 4 * 9 + 1
+
+
+def test_scale_enlarges_about_the_centre():
+    x = torch.zeros(1, 1, 20, 20)
+    x[..., 8:12, 8:12] = 1.0
+    assert scale(x, 2.0).sum() > 3 * x.sum() and scale(x, 0.5).sum() < x.sum()
+    assert scale(x, 2.0)[0, 0, 10, 10] == 1.0
+
+
+class Constant(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bias = nn.Parameter(torch.tensor([0.0, 5.0, 0.0]))
+
+    def forward(self, x):
+        return self.bias.expand(len(x), 3)
+
+
+def test_constant_classifier_is_perfectly_consistent_and_stable():
+    images = torch.randint(0, 256, (50, 1, 12, 12), dtype=torch.uint8)
+    model = Constant()
+    assert shift_consistency(model, images, max_shift=3, seed=0) == 1.0
+    _, probs = accuracy_curve(model, images, torch.ones(50, dtype=torch.long), FAMILIES["shift_x"], [-1, 0, 1])
+    assert shift_stability(probs) == {"p_top1_change": 0.0, "mean_abs_top_prob_change": 0.0}
+
+
+def test_circular_conv_is_shift_equivariant_zero_padded_is_not():
+    x = torch.rand(4, 1, 16, 16)
+    for mode, expect_zero in (("circular", True), ("zeros", False)):
+        conv = nn.Conv2d(1, 3, 3, padding=1, padding_mode=mode)
+        err = equivariance_errors(conv, {"conv": (conv, 1)}, x, shifts=(1, 2))["conv"]
+        assert (max(err.values()) < 1e-6) == expect_zero
+
+
+def test_equivariance_reports_only_whole_layer_shifts():
+    net = LeNet5()
+    errors = equivariance_errors(net, planned_layers(net), torch.rand(2, 1, 32, 32), shifts=(1, 2))
+    assert errors["s2"]["shift_1"] is None and errors["s2"]["shift_2"] is not None
+    assert errors["s4"] == {"shift_1": None, "shift_2": None}
+
+
+def test_fgsm_raises_the_loss():
+    torch.manual_seed(0)
+    model = Classifier(Preprocess([0.5], [0.5], pad=2), LeNet5()).eval()
+    images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (64,))
+    accs, losses = fgsm_curve(model, images, labels, [0.0, 0.1, 0.3])
+    assert losses[0] < losses[1] < losses[2]
+
+
+def test_grid_is_inclusive_and_clean():
+    assert grid({"start": 0.5, "stop": 1.5, "step": 0.1}) == [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5]
+    assert len(grid({"start": -180, "stop": 180, "step": 15})) == 25
+
+
+QUICK = {"num_images": None, "batch_size": 50, "shift_x": {"start": -2, "stop": 2, "step": 1},
+         "shift_y": {"start": -2, "stop": 2, "step": 1}, "rotate": {"start": -90, "stop": 90, "step": 45},
+         "scale": {"start": 0.5, "stop": 1.5, "step": 0.5}, "fgsm": [0.0, 0.1], "consistency_max_shift": 2,
+         "equivariance_images": 10, "equivariance_shifts": [1, 2], "seed": 0}
+
+
+def test_suite_files_follow_the_schema(tmp_path):
+    model = Classifier(Preprocess([0.13], [0.31], pad=2), LeNet5()).eval()
+    images = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8)
+    results = run_suite(model, images, torch.randint(0, 10, (40,)), QUICK)
+    write_outputs(results, tmp_path)
+    data = json.loads((tmp_path / "invariance.json").read_text())
+    assert {"shift_x", "shift_y", "rotate", "scale", "fgsm", "consistency", "equivariance", "stability",
+            "summary"} <= set(data)
+    assert data["shift_x"]["values"] == [-2, -1, 0, 1, 2] and len(data["shift_x"]["acc"]) == 5
+    assert {"inv/shift_consistency", "inv/rotate_auc", "inv/scale_worst_acc"} <= set(data["summary"])
+    rows = list(csv.DictReader((tmp_path / "invariance.csv").open()))
+    assert {"family", "value", "metric", "number"} == set(rows[0])
+    assert any(r["family"] == "rotate" and r["value"] == "45" and r["metric"] == "acc" for r in rows)
+    assert (tmp_path / "invariance.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_augmentation_is_seeded_by_step_and_off_by_default():
+    x = torch.rand(16, 1, 28, 28)
+    assert BatchAugment()(x, step=3) is x
+    aug = BatchAugment(max_shift=2, max_degrees=10, scale_range=(0.9, 1.1), groups=4, seed=1)
+    assert torch.equal(aug(x, 5), aug(x, 5)) and not torch.equal(aug(x, 5), aug(x, 6))
+    assert aug(x, 5).shape == x.shape
+
+
+def test_shift_augmentation_uses_whole_pixel_moves():
+    x = dot(size=12)[:1].expand(8, 1, 12, 12).contiguous()
+    out = BatchAugment(max_shift=1, groups=8, seed=0)(x, 0)
+    assert torch.equal(out.flatten(1).sum(1), torch.ones(8))  # every dot survives, exactly one pixel
