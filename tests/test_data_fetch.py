@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cnnexp.data import mnist
-from cnnexp.data.errors import DataUnavailable
+from cnnexp.errors import DataUnavailable
 from cnnexp.data.mnist import OFFICIAL_MD5, ensure_mnist, problems, raw_dir
 from cnnexp.data.mnist_registry import load_arrays_only, mnist_from_wheel
 

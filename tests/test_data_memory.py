@@ -8,7 +8,7 @@ import torch
 
 from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.data.datamodule import ImageDataModule
-from cnnexp.data.errors import DataUnavailable
+from cnnexp.errors import DataUnavailable
 from cnnexp.data.idx import idx_bytes
 from cnnexp.data.splits import balanced_subset, holdout
 from cnnexp.data.torchvision_sets import load_split

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnexp.checkpoint import CheckpointError, load_classifier
+from cnnexp.checkpoint import load_classifier
+from cnnexp.errors import CheckpointError
 from cnnexp.train import train
 
 

@@ -7,7 +7,8 @@ import time
 import pytest
 from omegaconf import OmegaConf
 
-from cnnexp.validate import ConfigError, validate
+from cnnexp.errors import ConfigError
+from cnnexp.validate import validate
 
 BAD = [
     ("model.kernel_size=0", "model.kernel_size=0: must be an integer >= 1"),

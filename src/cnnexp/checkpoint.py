@@ -7,13 +7,10 @@ from pathlib import Path
 import torch
 
 from cnnexp.classifier import Classifier, build_classifier
+from cnnexp.errors import CheckpointError
 
 # Key prefix of the classifier's weights inside the LightningModule's state dict.
 PREFIX = "model."
-
-
-class CheckpointError(ValueError):
-    """The file is missing, unreadable, not a cnnexp checkpoint, or does not fit its model."""
 
 
 def load_classifier(ckpt_path: str | Path) -> Classifier:

@@ -5,7 +5,6 @@ Writes metrics.json, invariance.json/.csv/.png and TensorBoard events into its o
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp import resolvers
-from cnnexp.data.errors import DataUnavailable
+from cnnexp.cli import run_job
+from cnnexp.errors import ConfigError
 from cnnexp.train import CONF_DIR, write_json
-from cnnexp.validate import ConfigError
 
 resolvers.register()
 
@@ -67,16 +66,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
 def _main(cfg: DictConfig) -> Any:
-    from cnnexp.checkpoint import CheckpointError
-    from cnnexp.train import print_summary
-
-    try:
-        metrics = evaluate(cfg)
-    except (ConfigError, DataUnavailable, CheckpointError) as e:
-        print(f"cnnexp-eval: error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print_summary("cnnexp-eval", metrics, cfg.paths.output_dir)
-    return metrics["test/acc"]
+    return run_job("cnnexp-eval", evaluate, cfg)
 
 
 def main() -> None:

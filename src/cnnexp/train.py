@@ -7,7 +7,6 @@ model -> fit -> test -> metrics.json + TensorBoard (scalars, figures, HParams wi
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp import resolvers
-from cnnexp.data.errors import DataUnavailable
-from cnnexp.validate import ConfigError, validate
+from cnnexp.cli import run_job
+from cnnexp.errors import ConfigError
+from cnnexp.validate import validate
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 resolvers.register()
@@ -108,27 +108,9 @@ def invariance(module, datamodule, inv_cfg: dict, out_dir: Path, writers: list) 
     return results["summary"]
 
 
-def print_summary(command: str, metrics: dict[str, float], out_dir: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{command}: {out_dir}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in metrics.items():
-        table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else f"{value:,}")
-    Console().print(table)
-
-
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def _main(cfg: DictConfig) -> Any:
-    try:
-        metrics = train(cfg)
-    except (ConfigError, DataUnavailable) as e:
-        print(f"cnnexp-train: error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print_summary("cnnexp-train", metrics, cfg.paths.output_dir)
-    return metrics["test/acc"]
+    return run_job("cnnexp-train", train, cfg)
 
 
 def main() -> None:

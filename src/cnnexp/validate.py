@@ -9,15 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnnexp.data.datasets import DATASETS
+from cnnexp.errors import ConfigError
 from cnnexp.models.shapes import POOLINGS, ShapeError, cnn_plan, lenet5_plan
 
 ACTIVATIONS = ("relu", "tanh")
 PADDING_MODES = ("zeros", "circular", "reflect")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
-
-
-class ConfigError(ValueError):
-    """A config value that cannot work; the message is the one line the user sees."""
 
 
 def _get(cfg: Mapping, key: str) -> Any:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from cnnexp.data.errors import DataUnavailable
+from cnnexp.errors import DataUnavailable
 from cnnexp.files import atomic_write_bytes, file_digest
 
 # md5 of the official uncompressed files (as torchvision lays them out under MNIST/raw).

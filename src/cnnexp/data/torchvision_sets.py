@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from cnnexp.data.errors import DataUnavailable
+from cnnexp.errors import DataUnavailable
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,19 @@
+"""Errors caused by the user's input: their message is the one line the user sees (exit status 2).
+
+Plain Python, no heavy imports: the commands catch these before torch is loaded.
+"""
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; names the key, the value given and what is allowed."""
+
+
+class DataUnavailable(RuntimeError):
+    """The dataset could not be found, fetched or verified; says what was tried and what to do."""
+
+
+class CheckpointError(ValueError):
+    """The file is missing, unreadable, not a cnnexp checkpoint, or does not fit its model."""
+
+
+USER_ERRORS = (ConfigError, DataUnavailable, CheckpointError)
