@@ -1,7 +1,8 @@
 """Invariance-suite throughput against plain batched inference, measured in one process.
 
-Both sides classify the 10,000 official MNIST test images with the same LeNet-5 and batch size;
-the suite side transforms every batch first (shift, rotation, scaling: the suite's own ops).
+Both sides classify the official MNIST test images with the same LeNet-5 and batch size. The
+suite side runs the default grid's accuracy curves (shift_x, shift_y, rotate, scale: 70 settings,
+each transforming every batch first); its throughput is transformed images classified per second.
 Alternates the sides `--rounds` times and prints images/s of each and the median ratio.
 
     .venv/bin/python benchmarks/invariance_speed.py [--rounds 3]
@@ -18,33 +19,48 @@ import torch
 
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.data.torchvision_sets import load_split
-from cnnexp.invariance.metrics import predict
-from cnnexp.invariance.transforms import rotate, scale, shift
+from omegaconf import OmegaConf
+
+from cnnexp.invariance.metrics import accuracy_curve, predict
+from cnnexp.invariance.suite import grid
+from cnnexp.invariance.transforms import FAMILIES
 from cnnexp.models.lenet5 import LeNet5
 
 REPO = Path(__file__).resolve().parents[1]
-TRANSFORMS = [lambda x: shift(x, 3, -2), lambda x: rotate(x, 30.0), lambda x: scale(x, 1.2)]
+DEFAULT_GRID = OmegaConf.load(REPO / "conf" / "invariance" / "default.yaml")
 
 
-def images_per_second(model, images, batch_size, transform=None) -> float:
+def plain_throughput(model, images, batch_size, repeats: int = 5) -> float:
     start = time.perf_counter()
-    predict(model, images, batch_size, transform)
-    return len(images) / (time.perf_counter() - start)
+    for _ in range(repeats):
+        predict(model, images, batch_size)
+    return repeats * len(images) / (time.perf_counter() - start)
+
+
+def suite_throughput(model, images, labels, batch_size) -> float:
+    done, start = 0, time.perf_counter()
+    for family, transform in FAMILIES.items():
+        values = grid(DEFAULT_GRID[family])
+        accuracy_curve(model, images, labels, transform, values, batch_size)
+        done += len(values) * len(images)
+    return done / (time.perf_counter() - start)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--num-images", type=int, default=10_000)
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     args = parser.parse_args()
-    images = load_split("MNIST", args.data_dir, train=False, download=False).images
+    test = load_split("MNIST", args.data_dir, train=False, download=False)
+    images, labels = test.images[: args.num_images], test.labels[: args.num_images]
     model = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()).eval()
     predict(model, images[:2000], args.batch_size)  # warm-up
     ratios = []
     for r in range(args.rounds):
-        plain = images_per_second(model, images, args.batch_size)
-        suite = statistics.mean(images_per_second(model, images, args.batch_size, t) for t in TRANSFORMS)
+        plain = plain_throughput(model, images, args.batch_size)
+        suite = suite_throughput(model, images, labels, args.batch_size)
         ratios.append(suite / plain)
         print(f"round {r + 1}: plain {plain:,.0f} img/s, transformed {suite:,.0f} img/s, ratio {ratios[-1]:.3f}",
               flush=True)

@@ -125,3 +125,11 @@ def test_shift_augmentation_uses_whole_pixel_moves():
     x = dot(size=12)[:1].expand(8, 1, 12, 12).contiguous()
     out = BatchAugment(max_shift=1, groups=8, seed=0)(x, 0)
     assert torch.equal(out.flatten(1).sum(1), torch.ones(8))  # every dot survives, exactly one pixel
+
+
+@pytest.mark.parametrize("dx,dy", [(3, -2), (-8, 8), (0, 5), (27, 0)])
+def test_fast_shift_equals_torchvision_affine(dx, dy):
+    from cnnexp.invariance.transforms import affine
+
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.equal(shift(x, dx, dy), affine(x, dx, dy))

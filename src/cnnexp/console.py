@@ -29,3 +29,5 @@ def quiet_lightning() -> None:
         handler.addFilter(_DropTips())
     # Lightning 2.6 vs torch 2.14: an internal deprecation that users cannot act on.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # Augmentation lives in the LightningModule's hook on purpose (it is part of the training step).
+    warnings.filterwarnings("ignore", message=r".*overridden `on_after_batch_transfer`.*")

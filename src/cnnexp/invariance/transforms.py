@@ -2,12 +2,13 @@
 
 Evaluation and training augmentation share `affine`. Vacated pixels are filled with 0, the
 background of MNIST-like digits. Every call is one torchvision `transforms.v2` functional op on
-the whole batch: no per-image Python loop.
+the whole batch (whole-pixel shifts are a pad-and-crop): no per-image Python loop.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
@@ -25,8 +26,13 @@ def affine(x: torch.Tensor, dx: int = 0, dy: int = 0, degrees: float = 0.0, fact
 
 
 def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    """Move the content by whole pixels: positive dx = right, positive dy = down."""
-    return affine(x, dx, dy)
+    """Move the content by whole pixels: positive dx = right, positive dy = down.
+
+    Same result as `affine(x, dx, dy)`, but as a pad-and-crop (negative padding crops), which is
+    exact and ~10x cheaper than resampling: shifts dominate the suite's grid.
+    """
+    dx, dy = int(dx), int(dy)
+    return F.pad(x, (dx, -dx, dy, -dy))
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
