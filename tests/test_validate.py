@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 
 import pytest
 from omegaconf import OmegaConf
@@ -53,22 +52,6 @@ def test_validation_does_not_import_torch():
     code = ("import sys; from cnnexp.validate import validate; "
             "assert 'torch' not in sys.modules and 'lightning' not in sys.modules, 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.parametrize("override,key", [("model.kernel_size=0", "model.kernel_size"),
-                                          ("model.pooling=median", "model.pooling"),
-                                          ("trainer.accelerator=gpu", "trainer.accelerator")])
-def test_cli_refuses_bad_config_fast_with_exit_2(tmp_path, override, key):
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", override], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    elapsed = time.perf_counter() - start
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"cnnexp-train: error: {key}")
-    assert "Traceback" not in proc.stderr
-    assert not list(tmp_path.rglob("*.ckpt"))
-    assert elapsed < 30  # generous for a loaded CI machine; the benchmark measures the real figure
 
 
 def test_runs_started_together_get_separate_dirs(tmp_path):

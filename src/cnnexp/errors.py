@@ -16,4 +16,8 @@ class CheckpointError(ValueError):
     """The file is missing, unreadable, not a cnnexp checkpoint, or does not fit its model."""
 
 
-USER_ERRORS = (ConfigError, DataUnavailable, CheckpointError)
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; names the epoch, the step and the likeliest setting at fault."""
+
+
+USER_ERRORS = (ConfigError, DataUnavailable, CheckpointError, TrainingDiverged)

@@ -26,17 +26,19 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if not ckpt.is_file():
         raise ConfigError(f"ckpt_path={ckpt}: no such file")
 
+    from cnnexp.checkpoint import load_classifier
+
+    model = load_classifier(ckpt)  # a bad file is refused before the rest loads
+
     import torch.nn.functional as F
     from hydra.utils import instantiate
     from torch.utils.tensorboard import SummaryWriter
 
-    from cnnexp.checkpoint import load_classifier
     from cnnexp.invariance.metrics import predict
     from cnnexp.invariance.report import log_to_tensorboard, write_outputs
     from cnnexp.invariance.suite import run_suite
     from cnnexp.tensorboard.hparams import flatten, write_hparams
 
-    model = load_classifier(ckpt)
     datamodule = instantiate(cfg.data)
     datamodule.setup("test")
     images, labels = datamodule.splits["test"]

@@ -15,6 +15,9 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from cnnexp.classifier import Classifier
 from cnnexp.data.augment import BatchAugment
+from cnnexp.errors import TrainingDiverged
+
+CHECK_EVERY = 50  # steps between loss checks on an accelerator
 
 
 class ClassifierModule(L.LightningModule):
@@ -54,7 +57,21 @@ class ClassifierModule(L.LightningModule):
         return loss
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+        loss = self._step(batch, "train")
+        # On the CPU reading the loss is free; on an accelerator it would stall the queue every
+        # step, so there it is read every CHECK_EVERY steps (the message then says "by step").
+        if self.device.type == "cpu" or batch_idx % CHECK_EVERY == 0:
+            if not torch.isfinite(loss).item():
+                self._diverged(loss.item(), batch_idx)
+        return loss
+
+    def _diverged(self, value: float, batch_idx: int) -> None:
+        where = "at" if self.device.type == "cpu" else "by"
+        lr = self.trainer.optimizers[0].param_groups[0]["lr"]
+        raise TrainingDiverged(
+            f"loss became {value} {where} epoch {self.current_epoch}, step {batch_idx} (global step "
+            f"{self.global_step}); training stopped, checkpoints of earlier epochs are kept. Likeliest cause: "
+            f"the learning rate ({lr:.3g} at this step): lower optim.optimizer.lr")
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "val")

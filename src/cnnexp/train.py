@@ -7,6 +7,7 @@ model -> fit -> test -> metrics.json + TensorBoard (scalars, figures, HParams wi
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from cnnexp.validate import validate
 
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 resolvers.register()
+log = logging.getLogger("cnnexp.train")
 # The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
 HPARAM_SECTIONS = ("seed", "data", "model", "augment", "optim", "trainer", "invariance")
 
@@ -36,24 +38,35 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Run one training job described by a composed `train` config; return its metrics."""
+    """Run one training job described by a composed `train` config; return its metrics.
+
+    With `resume=true` a run dir that holds metrics.json is finished and is skipped; one that holds
+    checkpoints/last.ckpt continues from it.
+    """
     config = OmegaConf.to_container(cfg, resolve=True)
     validate(config)
+    out_dir = Path(cfg.paths.output_dir)
+    if cfg.resume and (out_dir / "metrics.json").is_file():
+        log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
+        return json.loads((out_dir / "metrics.json").read_text())
+
+    import torch
+
+    if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={cfg.trainer.accelerator}: no GPU is visible on this machine; "
+                          f"use trainer=cpu or trainer=default")
 
     import lightning as L
-    import torch
     from hydra.utils import instantiate
 
-    from cnnexp.console import quiet_lightning
     from cnnexp.classifier import build_classifier
+    from cnnexp.console import quiet_lightning
     from cnnexp.module import ClassifierModule
     from cnnexp.tensorboard.hparams import flatten, write_hparams
 
     quiet_lightning()
-    if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"trainer.accelerator={cfg.trainer.accelerator}: no GPU is visible on this machine; "
-                          f"use trainer=cpu or trainer=default")
-    out_dir = Path(cfg.paths.output_dir)
+    last = out_dir / "checkpoints" / "last.ckpt"
+    resume_from = last if cfg.resume and last.is_file() else None
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()  # fetch/verify the files before any model or trainer exists
@@ -63,11 +76,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module = ClassifierModule(classifier, cfg.data.num_classes, optim.optimizer, optim.scheduler,
                               cfg.optim.interval, config, augment=instantiate(cfg.augment))
     callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
-    loggers = [instantiate(c) for c in cfg.logger.values()]
+    logger_kwargs = {}
+    if resume_from is not None:
+        # Hide events the killed run wrote after its last checkpoint: no duplicate steps in TensorBoard.
+        step = torch.load(resume_from, map_location="cpu", weights_only=True)["global_step"]
+        logger_kwargs["purge_step"] = step
+        log.info("resume: continuing %s from global step %d", resume_from, step)
+    loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers)
 
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     fit_s = time.perf_counter() - start
     checkpoint = callbacks["model_checkpoint"]
     tested = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path or None,

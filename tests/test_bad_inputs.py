@@ -1,0 +1,80 @@
+"""Bad input through the real commands: exit status 2, one line naming the key or file, no traceback,
+nothing written that could be mistaken for a result."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+TRAIN_OVERRIDES = [
+    ("model.kernel_size=0", "model.kernel_size=0"),
+    ("model.kernel_size=2.5", "model.kernel_size=2.5"),
+    ("model.stride=0", "model.stride=0"),
+    ("model.padding=-1", "model.padding=-1"),
+    ("model.pooling=median", "model.pooling='median'"),
+    ("model.activation=gelu", "model.activation='gelu'"),
+    ("model.padding_mode=mirror", "model.padding_mode='mirror'"),
+    ("model.pool_stride=0", "model.pool_stride=0"),
+    ("model.kernel_size=13", "layer c3"),
+    ("model.pool_size=30", "layer s2"),
+    ("model.input_size=31", "model.input_size=31"),
+    ("model=cnn model.channels=[]", "model.channels=[]"),
+    ("model=mlp model.hidden=[0]", "model.hidden=[0]"),
+    ("data.batch_size=0", "data.batch_size=0"),
+    ("data.train_size=5", "data.train_size=5"),
+    ("data.val_size=-5", "data.val_size=-5"),
+    ("data.name=imagenet", "data.name='imagenet'"),
+    ("trainer.max_epochs=0", "trainer.max_epochs=0"),
+    ("trainer.accelerator=tpu", "trainer.accelerator='tpu'"),
+    ("optim.optimizer.lr=-0.1", "optim.optimizer.lr=-0.1"),
+    ("augment.max_degrees=200", "augment.max_degrees=200"),
+    ("augment.scale_range=[1.2,0.8]", "augment.scale_range=[1.2, 0.8]"),
+    ("augment.max_shift=-1", "augment.max_shift=-1"),
+    ("resume=maybe", "resume='maybe'"),
+    ("seed=-1", "seed=-1"),
+]
+if not torch.cuda.is_available():
+    TRAIN_OVERRIDES.append(("trainer=gpu", "trainer.accelerator=gpu: no GPU"))
+
+
+def run(module: str, args: list[str], cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def assert_refused(proc: subprocess.CompletedProcess, command: str, fragment: str, cwd) -> None:
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{command}: error: "), proc.stderr[-1500:]
+    assert fragment in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not list(cwd.rglob("*.ckpt")) and not list(cwd.rglob("metrics.json"))
+
+
+@pytest.mark.parametrize("override,fragment", TRAIN_OVERRIDES, ids=[o for o, _ in TRAIN_OVERRIDES])
+def test_bad_override_is_refused(tmp_path, override, fragment):
+    assert_refused(run("cnnexp.train", override.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
+
+
+def test_data_dir_that_cannot_be_created(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    proc = run("cnnexp.train", [f"paths.data_dir={tmp_path / 'file' / 'data'}"], tmp_path)
+    assert_refused(proc, "cnnexp-train", f"cannot create the data dir {tmp_path / 'file' / 'data'}", tmp_path)
+
+
+def _bad_checkpoints(tmp_path):
+    (tmp_path / "text.ckpt").write_text("hello")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.ckpt")
+    (tmp_path / "empty.ckpt").write_bytes(b"")
+    return [("missing.ckpt", "ckpt_path="), ("text.ckpt", "cannot be read"), ("foreign.ckpt", "not a cnnexp checkpoint"),
+            ("empty.ckpt", "cannot be read")]
+
+
+def test_bad_checkpoints_are_refused_by_eval(tmp_path):
+    inputs, work = tmp_path / "inputs", tmp_path / "work"
+    inputs.mkdir(), work.mkdir()
+    for name, fragment in _bad_checkpoints(inputs):
+        proc = run("cnnexp.eval", [f"ckpt_path={inputs / name}"], work)
+        assert_refused(proc, "cnnexp-eval", fragment, work)
+        assert name in proc.stderr
