@@ -19,6 +19,7 @@ TRAIN_OVERRIDES = [
     ("model.kernel_size=13", "layer c3"),
     ("model.pool_size=30", "layer s2"),
     ("model.input_size=31", "model.input_size=31"),
+    ("model.padding=40 model.padding_mode=reflect", "model.padding=40 with padding_mode=reflect"),
     ("model=cnn model.channels=[]", "model.channels=[]"),
     ("model=mlp model.hidden=[0]", "model.hidden=[0]"),
     ("data.batch_size=0", "data.batch_size=0"),

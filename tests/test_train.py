@@ -85,8 +85,9 @@ def test_same_seed_gives_identical_metrics(train_cfg, tmp_path):
     again = train_cfg(*TINY, f"paths.root_dir={tmp_path / 'again'}")
     again.paths.output_dir = str(tmp_path / "again")
     second = train(again)
-    for key in ("test/acc", "test/loss", "val/acc"):
-        assert first[key] == second[key]
+    # Everything but wall-clock figures is identical (same machine, same thread count).
+    timing = ("time/fit_s", "throughput/train_img_s")
+    assert {k: v for k, v in first.items() if k not in timing} == {k: v for k, v in second.items() if k not in timing}
 
 
 @pytest.mark.parametrize("model,params", [("lenet5_1998", 60_000), ("mlp", 238_510), ("cnn", 421_642)])

@@ -26,12 +26,13 @@ BAD = [
     ("trainer.accelerator=tpu", "trainer.accelerator='tpu': must be one of"),
     ("optim.optimizer.lr=0", "optim.optimizer.lr=0: must be a number > 0"),
     ("model.kernel_size=2.5", "model.kernel_size=2.5: must be an integer >= 1"),
+    ("model.padding=40 model.padding_mode=reflect", "layer c1 gets a 32x32 input; reflect padding must be < 32"),
 ]
 
 
 @pytest.mark.parametrize("override,message", BAD, ids=[b[0] for b in BAD])
 def test_bad_value_is_named(train_cfg, override, message):
-    cfg = train_cfg(override)
+    cfg = train_cfg(*override.split())
     with pytest.raises(ConfigError) as err:
         validate(OmegaConf.to_container(cfg, resolve=True))
     assert message in str(err.value) and "\n" not in str(err.value)

@@ -74,8 +74,20 @@ def _conv_args(m: Mapping) -> dict:
                 pool_size=m["pool_size"], pool_stride=m["pool_stride"])
 
 
+def _check_padding_mode(plan: list, m: Mapping) -> None:
+    """PyTorch's reflect padding needs padding < the layer's input size (circular: <=)."""
+    mode, pad = m["padding_mode"], m["padding"]
+    for layer in plan:
+        if layer.kind == "conv" and layer.padding and mode in ("reflect", "circular"):
+            limit_ok = pad < layer.in_size if mode == "reflect" else pad <= layer.in_size
+            if not limit_ok:
+                raise ConfigError(f"model.padding={pad} with padding_mode={mode}: layer {layer.name} gets a "
+                                  f"{layer.in_size}x{layer.in_size} input; {mode} padding must be "
+                                  f"{'<' if mode == 'reflect' else '<='} {layer.in_size}")
+
+
 def _plan_lenet5(m: Mapping) -> None:
-    lenet5_plan(m["in_channels"], m["input_size"], **_conv_args(m))
+    _check_padding_mode(lenet5_plan(m["in_channels"], m["input_size"], **_conv_args(m)), m)
 
 
 def _plan_cnn(m: Mapping) -> None:
@@ -83,7 +95,7 @@ def _plan_cnn(m: Mapping) -> None:
     if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
         raise ConfigError(f"model.channels={list(channels)!r}: must be a non-empty list of integers >= 1")
     _int({"model": m}, "model.hidden", 1)
-    cnn_plan(m["in_channels"], m["input_size"], list(channels), **_conv_args(m))
+    _check_padding_mode(cnn_plan(m["in_channels"], m["input_size"], list(channels), **_conv_args(m)), m)
 
 
 def _plan_lenet5_1998(m: Mapping) -> None:
