@@ -34,6 +34,9 @@ TRAIN_OVERRIDES = [
     ("augment.max_shift=-1", "augment.max_shift=-1"),
     ("resume=maybe", "resume='maybe'"),
     ("seed=-1", "seed=-1"),
+    ("model.kernal_size=3", "Could not override 'model.kernal_size'"),  # a typo in the key
+    ("model=lenet7", "Could not find 'model/lenet7'; available options in 'model': cnn; lenet5"),
+    ("model.kernel_size=[", "no viable alternative at input '['"),
 ]
 if not torch.cuda.is_available():
     TRAIN_OVERRIDES.append(("trainer=gpu", "trainer.accelerator=gpu: no GPU"))

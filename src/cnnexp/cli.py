@@ -23,6 +23,39 @@ def print_summary(command: str, metrics: dict[str, float], out_dir: str) -> None
     Console().print(table)
 
 
+def _one_line(error: Exception) -> str:
+    """Hydra's multi-line composition errors, as one line that keeps what names the problem."""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    keep = [ln for ln in lines if not ln.startswith(("Config search path", "provider=", "See https", "full_key",
+                                                     "object_type"))]
+    text = "; ".join(keep)
+    return text.replace("Available options in", "available options in").replace(":;", ":").replace(".;", ";")
+
+
+def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
+    """Compose the config from the command line once, before Hydra runs anything.
+
+    A mistyped key, an unknown option or a syntax error then exits with status 2 and one line,
+    like any other bad input. Only plain `key=value` command lines are checked: flags and
+    multirun sweeps (`-m`) go straight to Hydra.
+    """
+    overrides = argv[1:]
+    if not overrides or any(arg.startswith("-") for arg in overrides):
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from cnnexp.train import CONF_DIR
+
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+            compose(config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as e:
+        print(f"{command}: error: {_one_line(e)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -> Any:
     """Run `job(cfg)`; bad input exits with status 2 and one line on stderr, no traceback.
 

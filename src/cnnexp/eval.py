@@ -5,6 +5,7 @@ Writes metrics.json, invariance.json/.csv/.png and TensorBoard events into its o
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp import resolvers
-from cnnexp.cli import run_job
+from cnnexp.cli import check_overrides, run_job
 from cnnexp.errors import ConfigError
 from cnnexp.train import CONF_DIR, write_json
 
@@ -72,6 +73,7 @@ def _main(cfg: DictConfig) -> Any:
 
 
 def main() -> None:
+    check_overrides("eval", "cnnexp-eval", sys.argv)
     _main()
 
 

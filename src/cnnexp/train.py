@@ -7,6 +7,7 @@ model -> fit -> test -> metrics.json + TensorBoard (scalars, figures, HParams wi
 from __future__ import annotations
 
 import json
+import sys
 import logging
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp import resolvers
-from cnnexp.cli import run_job
+from cnnexp.cli import check_overrides, run_job
 from cnnexp.errors import ConfigError
 from cnnexp.validate import validate
 
@@ -133,6 +134,7 @@ def _main(cfg: DictConfig) -> Any:
 
 
 def main() -> None:
+    check_overrides("train", "cnnexp-train", sys.argv)
     _main()
 
 
