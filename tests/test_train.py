@@ -47,7 +47,7 @@ def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
 
     acc = read_events(run)
     tags = set(acc.Tags()["scalars"])
-    assert {"train/loss_epoch", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc",
+    assert {"train/loss", "train/loss_step", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc",
             "params/total", "params/layer/c5", "time/fit_s", "throughput/train_img_s"} <= tags
     assert acc.Scalars("test/acc")[-1].value == pytest.approx(metrics["test/acc"])
     assert len(acc.Scalars("val/acc")) == 2  # one per epoch
