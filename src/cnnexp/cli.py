@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +57,13 @@ def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
         raise SystemExit(2) from None
 
 
+def _in_sweep() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -> Any:
     """Run `job(cfg)`; bad input exits with status 2 and one line on stderr, no traceback.
 
@@ -64,6 +72,10 @@ def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: Di
     try:
         metrics = job(cfg)
     except USER_ERRORS as e:
+        if _in_sweep():
+            # One bad point must not end the sweep: its log keeps the reason for cnnexp-report.
+            logging.getLogger(command).error("%s: error: %s", command, e)
+            return float("nan")
         print(f"{command}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     print_summary(command, metrics, cfg.paths.output_dir)

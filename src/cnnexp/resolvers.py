@@ -1,16 +1,34 @@
-"""OmegaConf resolvers the configs use: ${cwd:}, ${pid:}, ${isatty:}."""
+"""OmegaConf resolvers the configs use: ${cwd:}, ${stamp:}, ${isatty:}."""
 
 from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 
 from omegaconf import OmegaConf
+
+_STAMP_ENV = "CNNEXP_RUN_STAMP"
+
+
+def run_stamp() -> str:
+    """`<date>_<time>_<pid>` of the command that was launched.
+
+    The pid keeps two commands started in the same second apart. Parallel launchers (joblib)
+    resolve the sweep dir again in their worker processes, so the stamp is handed to direct
+    children through the environment; any other process makes its own.
+    """
+    inherited = os.environ.get(_STAMP_ENV, "")
+    owner, _, stamp = inherited.partition(":")
+    if stamp and owner in (str(os.getpid()), str(os.getppid())):
+        return stamp
+    stamp = f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{os.getpid()}"
+    os.environ[_STAMP_ENV] = f"{os.getpid()}:{stamp}"
+    return stamp
 
 
 def register() -> None:
     OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
-    # Unique among running processes: two runs started in the same second get different dirs.
-    OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
+    OmegaConf.register_new_resolver("stamp", run_stamp, replace=True)
     # Progress bars for people at a terminal, quiet logs in CI and pipes.
     OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)

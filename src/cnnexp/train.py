@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,24 @@ def write_json(path: Path, data: dict) -> None:
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
+def threads_per_job(requested: int | None) -> int | None:
+    """`threads` if set; under the joblib launcher, the cores shared out among its parallel jobs
+    (2 jobs x 2 threads on 2 cores fight each other and finish later than one after the other)."""
+    if requested:
+        return requested
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    launcher = HydraConfig.get().launcher
+    if "joblib" not in str(launcher.get("_target_", "")):
+        return None
+    cores = os.cpu_count() or 1
+    n_jobs = launcher.get("n_jobs", -1)
+    n_jobs = cores if n_jobs is None or n_jobs < 1 else n_jobs
+    return max(1, cores // n_jobs)
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job described by a composed `train` config; return its metrics.
 
@@ -53,6 +72,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     import torch
 
+    threads = threads_per_job(cfg.threads)
+    if threads:
+        torch.set_num_threads(threads)
     if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(f"trainer.accelerator={cfg.trainer.accelerator}: no GPU is visible on this machine; "
                           f"use trainer=cpu or trainer=default")

@@ -150,6 +150,7 @@ def check_augment(cfg: Mapping) -> None:
 def check_training(cfg: Mapping) -> None:
     if not isinstance(_get(cfg, "resume"), bool):
         raise ConfigError(f"resume={_get(cfg, 'resume')!r}: must be true or false")
+    _int(cfg, "threads", 1, optional=True)
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
     _positive(cfg, "optim.optimizer.lr")

@@ -1,0 +1,89 @@
+"""Sweeps: presets, the joblib launcher, failing points, and cnnexp-report's tables."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from cnnexp.report import report
+from cnnexp.train import CONF_DIR
+
+PRESETS = {"kernel_size": {"model.kernel_size": "3,5,7"}, "stride": {"model.stride": "1,2", "model.padding": "0,2"},
+           "padding": {"model.padding": "0,2", "model.padding_mode": "zeros,circular,reflect"},
+           "pooling": {"model.pooling": "max,avg,lp,blur,none"},
+           "augment": {"augment": "none,shift,rotate,scale,affine"}, "fc_vs_cnn": {"model": "mlp,lenet5,cnn"}}
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_experiment_presets_sweep_their_settings_over_three_seeds(name):
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", overrides=[f"experiment={name}"], return_hydra_config=True)
+    assert dict(cfg.hydra.sweeper.params) == PRESETS[name] | {"seed": "0,1,2"}
+
+
+def sweep(tmp_path: Path, data_dir: Path, *args: str) -> Path:
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", "-m", *args, f"paths.data_dir={data_dir}",
+                           "data.train_size=500", "data.val_size=500", "trainer.max_epochs=1", "invariance=none"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
+    return sweep_dir
+
+
+@pytest.mark.slow
+def test_joblib_sweep_then_report(tmp_path, data_dir):
+    sweep_dir = sweep(tmp_path, data_dir, "hydra/launcher=joblib", "model.pooling=max,avg", "augment=none,shift")
+    assert len(list(sweep_dir.glob("*/metrics.json"))) == 4  # every job in the one sweep dir
+    report(sweep_dir)
+    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
+    assert {(r["model.pooling"], r["augment"]) for r in rows} == {("max", "none"), ("max", "shift"),
+                                                                   ("avg", "none"), ("avg", "shift")}
+    md = (sweep_dir / "summary.md").read_text()
+    assert "Grouped by model.pooling, augment" in md and md.count("\n| max |") + md.count("\n| avg |") == 4
+    assert (sweep_dir / "summary.png").is_file()
+
+
+@pytest.mark.slow
+def test_invalid_point_fails_alone(tmp_path, data_dir):
+    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=5,13")
+    report(sweep_dir)
+    rows = {r["model.kernel_size"]: r for r in csv.DictReader((sweep_dir / "summary.csv").open())}
+    assert rows["5"]["status"] == "ok" and rows["13"]["status"] == "failed"
+    assert "layer c3" in rows["13"]["error"]
+    assert "## Failed jobs" in (sweep_dir / "summary.md").read_text()
+
+
+def fake_job(root: Path, name: str, overrides: list[str], metrics: dict | None, log: str = "") -> None:
+    job = root / name
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if metrics is not None:
+        (job / "metrics.json").write_text(json.dumps(metrics))
+    (job / "train.log").write_text(log)
+
+
+def test_report_groups_seeds_with_a_t_interval_and_lists_failures(tmp_path):
+    fake_job(tmp_path, "0", ["model.pooling=max", "seed=0"], {"test/acc": 0.90})
+    fake_job(tmp_path, "1", ["model.pooling=max", "seed=1"], {"test/acc": 0.92})
+    fake_job(tmp_path, "2", ["model.pooling=avg", "seed=0"], {"test/acc": 0.95})
+    fake_job(tmp_path, "3", ["model.pooling=avg", "seed=1"], None,
+             "[2026-11-25][cnnexp-train][ERROR] - cnnexp-train: error: loss became nan at epoch 0\n")
+    report(tmp_path)
+    rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    assert len(rows) == 4 and [r["status"] for r in rows].count("failed") == 1
+    md = (tmp_path / "summary.md").read_text()
+    lines = [ln for ln in md.splitlines() if ln.startswith("| avg") or ln.startswith("| max")]
+    assert lines[0].startswith("| avg | 1 | 0.9500 | n/a")  # best first
+    # max: mean 0.91, half-width t(0.975, 1) * sd / sqrt(2) = 12.706 * 0.014142 / 1.4142 = 0.1271
+    assert lines[1].startswith("| max | 2 | 0.9100 | 0.1271")
+    assert "`3`: cnnexp-train: error: loss became nan at epoch 0" in md
+
+
+def test_report_on_a_dir_without_runs_is_an_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.report", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "no runs found" in proc.stderr
