@@ -1,6 +1,7 @@
 """The classifier's preprocessing and the LightningModule around it."""
 
 import functools
+from pathlib import Path
 
 import pytest
 import torch
@@ -25,3 +26,18 @@ def test_module_takes_native_size_images():
     model = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5())
     module = ClassifierModule(model, 10, functools.partial(torch.optim.AdamW, lr=1e-3))
     assert module(torch.rand(5, 1, 28, 28)).shape == (5, 10)
+
+
+def test_checkpoints_are_written_through_a_rename(tmp_path, monkeypatch):
+    import os
+
+    from cnnexp.checkpoint_io import AtomicCheckpointIO
+
+    renames = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (renames.append((src, dst)), real_replace(src, dst)))
+    target = tmp_path / "checkpoints" / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"w": torch.ones(2)}, target)
+    assert torch.load(target, weights_only=True)["w"].tolist() == [1.0, 1.0]
+    assert len(renames) == 1 and Path(renames[0][0]).parent == target.parent
+    assert sorted(p.name for p in target.parent.iterdir()) == ["last.ckpt"]  # no temporary left
