@@ -36,7 +36,3 @@ def load_classifier(ckpt_path: str | Path) -> Classifier:
         raise CheckpointError(f"checkpoint {path} does not fit its model: {str(e).splitlines()[0]}") from None
     return classifier.eval()
 
-
-def checkpoint_config(ckpt_path: str | Path) -> dict:
-    """The resolved run config stored in a checkpoint (for checks before evaluating it)."""
-    return torch.load(Path(ckpt_path), map_location="cpu", weights_only=True)["cnnexp_config"]
