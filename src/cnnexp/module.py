@@ -1,4 +1,4 @@
-"""The one LightningModule for every network: normalization, cross-entropy, accuracy, optimizer."""
+"""The one LightningModule for every network: augmentation, cross-entropy, accuracy, optimizer and schedule."""
 
 from __future__ import annotations
 
