@@ -87,3 +87,18 @@ def test_report_groups_seeds_with_a_t_interval_and_lists_failures(tmp_path):
 def test_report_on_a_dir_without_runs_is_an_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cnnexp.report", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "no runs found" in proc.stderr
+
+
+@pytest.mark.parametrize("preset,command_line,jobs", [("pooling", [], 15), ("pooling", ["augment=none,shift"], 30),
+                                                      (None, ["model.kernel_size=3,5", "model.pooling=max,avg,lp"], 6),
+                                                      ("pooling", ["seed=0"], 5)])
+def test_job_count_of_a_sweep(preset, command_line, jobs):
+    from omegaconf import open_dict
+
+    from cnnexp.sweep_log import count_jobs
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", overrides=[f"experiment={preset}"] if preset else [], return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.overrides.task = command_line  # as Hydra records a -m command line
+    assert count_jobs(cfg) == jobs

@@ -113,6 +113,7 @@ def test_pooling_by_kernel_sweep_runs_every_point(tmp_path, data_dir):
          f"paths.data_dir={data_dir}", "data.train_size=200", "trainer.max_epochs=1", *TINY],
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "cnnexp: this sweep launches 10 jobs" in proc.stdout + proc.stderr
     (sweep,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
     results = {}
     for job in sweep.glob("*/metrics.json"):
