@@ -21,7 +21,8 @@ from hydra import compose, initialize_config_dir
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.models.lenet5 import LeNet5
 from cnnexp.classifier import Preprocess
-from cnnexp.train import CONF_DIR, train
+from cnnexp.cli import CONF_DIR
+from cnnexp.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 

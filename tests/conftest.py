@@ -9,7 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from cnnexp.train import CONF_DIR
+from cnnexp.cli import CONF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 

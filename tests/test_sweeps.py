@@ -10,7 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from cnnexp.report import report
-from cnnexp.train import CONF_DIR
+from cnnexp.cli import CONF_DIR
 
 PRESETS = {"kernel_size": {"model.kernel_size": "3,5,7"}, "stride": {"model.stride": "1,2", "model.padding": "0,2"},
            "padding": {"model.padding": "0,2", "model.padding_mode": "zeros,circular,reflect"},

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
 from cnnexp.errors import USER_ERRORS
+
+# The repository's conf/ (the package is installed editable from the checkout).
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def print_summary(command: str, metrics: dict[str, float], out_dir: str) -> None:
@@ -46,8 +50,6 @@ def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
-
-    from cnnexp.train import CONF_DIR
 
     try:
         with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):

@@ -13,9 +13,8 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp import resolvers
-from cnnexp.cli import check_overrides, run_job
+from cnnexp.cli import CONF_DIR, check_overrides, run_job
 from cnnexp.errors import ConfigError
-from cnnexp.train import CONF_DIR, write_json
 
 resolvers.register()
 
@@ -35,9 +34,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from hydra.utils import instantiate
     from torch.utils.tensorboard import SummaryWriter
 
+    from cnnexp.files import write_json
     from cnnexp.invariance.metrics import predict
     from cnnexp.invariance.report import log_to_tensorboard, write_outputs
     from cnnexp.invariance.suite import run_suite
+    from cnnexp.models.summary import count_parameters
     from cnnexp.tensorboard.hparams import flatten, write_hparams
 
     datamodule = instantiate(cfg.data)
@@ -51,7 +52,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     metrics: dict[str, float] = {
         "test/acc": (probs.argmax(-1) == labels).float().mean().item(),
         "test/loss": F.nll_loss(probs.clamp_min(1e-12).log(), labels).item(),
-        "params/trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "params/trainable": count_parameters(model, trainable_only=True),
     }
     out_dir = Path(cfg.paths.output_dir)
     writer = SummaryWriter(str(out_dir / "tb" / cfg.run_name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,11 @@ def file_digest(path: Path, algorithm: str = "md5") -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Pretty JSON, written atomically (metrics.json, invariance.json)."""
+    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

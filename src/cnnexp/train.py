@@ -7,9 +7,9 @@ model -> fit -> test -> metrics.json + TensorBoard (scalars, figures, HParams wi
 from __future__ import annotations
 
 import json
-import sys
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,25 +18,14 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp import resolvers
-from cnnexp.cli import check_overrides, run_job
+from cnnexp.cli import CONF_DIR, check_overrides, run_job
 from cnnexp.errors import ConfigError
 from cnnexp.validate import validate
 
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 resolvers.register()
 log = logging.getLogger("cnnexp.train")
 # The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
 HPARAM_SECTIONS = ("seed", "data", "model", "augment", "optim", "trainer", "invariance")
-
-
-def _count(module, trainable_only: bool) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
-
-
-def write_json(path: Path, data: dict) -> None:
-    from cnnexp.files import atomic_write_bytes
-
-    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
 def threads_per_job(requested: int | None) -> int | None:
@@ -84,6 +73,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     from cnnexp.classifier import build_classifier
     from cnnexp.console import quiet_lightning
+    from cnnexp.files import write_json
+    from cnnexp.models.summary import count_parameters
     from cnnexp.module import ClassifierModule
     from cnnexp.tensorboard.hparams import flatten, write_hparams
 
@@ -120,8 +111,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         "test/acc": float(tested["test/acc"]),
         "test/loss": float(tested["test/loss"]),
         "val/acc": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else float("nan"),
-        "params/total": _count(net, trainable_only=False),
-        "params/trainable": _count(net, trainable_only=True),
+        "params/total": count_parameters(net),
+        "params/trainable": count_parameters(net, trainable_only=True),
         "time/fit_s": round(fit_s, 3),
         "throughput/train_img_s": round(throughput.images_per_second, 1) if throughput else float("nan"),
         "epochs": trainer.current_epoch,

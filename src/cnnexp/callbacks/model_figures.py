@@ -8,7 +8,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 from torchvision.utils import make_grid
 
-from cnnexp.models.summary import layer_rows, markdown_table
+from cnnexp.models.summary import count_parameters, layer_rows, markdown_table
 
 
 def _writer(trainer: L.Trainer):
@@ -44,10 +44,8 @@ class ModelFigures(L.Callback):
         net_input = pl_module.model.preprocess(images[:1].float().to(pl_module.device))
         rows = layer_rows(pl_module.model.net, tuple(net_input.shape[1:]))
         writer.add_text("model/layers", markdown_table(rows), 0)
-        total = sum(p.numel() for p in pl_module.parameters())
-        trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
-        writer.add_scalar("params/total", total, 0)
-        writer.add_scalar("params/trainable", trainable, 0)
+        writer.add_scalar("params/total", count_parameters(pl_module), 0)
+        writer.add_scalar("params/trainable", count_parameters(pl_module, trainable_only=True), 0)
         for r in rows:
             writer.add_scalar(f"params/layer/{r.name}", r.params, 0)
 

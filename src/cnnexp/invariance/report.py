@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
-from cnnexp.files import atomic_write_bytes
+from cnnexp.files import atomic_write_bytes, write_json
 from cnnexp.invariance.transforms import FAMILIES
 
 CURVES = (*FAMILIES, "fgsm")
@@ -46,7 +45,7 @@ def figure(results: dict):
 
 
 def write_outputs(results: dict, run_dir: Path) -> None:
-    atomic_write_bytes(run_dir / "invariance.json", (json.dumps(results, indent=2) + "\n").encode())
+    write_json(run_dir / "invariance.json", results)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["family", "value", "metric", "number"])

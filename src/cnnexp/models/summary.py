@@ -17,6 +17,10 @@ class LayerRow:
     receptive_field: str
 
 
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
 def layer_rows(net: nn.Module, input_shape: tuple[int, ...]) -> list[LayerRow]:
     """One row per planned conv/pool layer, per linear layer, and for the output layer."""
     plan = {s.name: s for s in getattr(net, "plan", [])}
@@ -41,7 +45,7 @@ def layer_rows(net: nn.Module, input_shape: tuple[int, ...]) -> list[LayerRow]:
         spec = plan.get(name.rsplit(".", 1)[-1])
         rf = f"{spec.rf}x{spec.rf}" if spec else "whole input"
         kind = spec.kind if spec else "fc"
-        params = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        params = count_parameters(module, trainable_only=True)
         rows.append(LayerRow(name, kind, shapes.get(name, ()), params, rf))
     return rows
 
