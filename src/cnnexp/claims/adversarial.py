@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnexp.claims.arms import BASELINE, MLP, acc_at, clean_acc, fmt, per_seed, summary
+from cnnexp.claims.arms import BASELINE, MLP, acc_at, fmt, per_seed, summary
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, Outcome, claim
 from cnnexp.stats import t_interval
@@ -26,13 +26,13 @@ NEAR = 5.0
 )
 def fgsm(ctx: Context) -> Outcome:
     arms = {"cnn": ctx.runs.get(*BASELINE), "mlp": ctx.runs.get(*MLP)}
-    drops = {n: per_seed(r, lambda run: clean_acc(run) - acc_at(run, "fgsm", EPSILON)) for n, r in arms.items()}
+    drops = {n: per_seed(r, lambda run: acc_at(run, "fgsm", 0.0) - acc_at(run, "fgsm", EPSILON)) for n, r in arms.items()}
     mean, half = t_interval(drops["cnn"])
     verdict = PASS if mean - half > FAR else FAIL if mean + half < NEAR else INCONCLUSIVE
     curves = {n: {str(e): summary(per_seed(r, lambda run, e=e: acc_at(run, "fgsm", e)))
                   for e in r[0].invariance["fgsm"]["values"]} for n, r in arms.items()}
     evidence = {"epsilon": EPSILON, "drop_points": {n: summary(d) for n, d in drops.items()},
-                "clean_acc": {n: summary(per_seed(r, clean_acc)) for n, r in arms.items()}, "curves": curves}
+                "clean_acc": {n: summary(per_seed(r, lambda run: acc_at(run, "fgsm", 0.0))) for n, r in arms.items()}, "curves": curves}
     fig, (ax,) = new_figure()
     for name, runs in arms.items():
         eps = runs[0].invariance["fgsm"]["values"]
@@ -42,5 +42,5 @@ def fgsm(ctx: Context) -> Outcome:
     ax.set(xlabel="FGSM ε (pixels in [0, 1])", ylabel="test accuracy (%)", ylim=(0, 100),
            title="C14: FGSM, mean ± 95% CI over seeds")
     ax.legend()
-    return Outcome(verdict, f"ε={EPSILON}: CNN −{fmt(drops['cnn'], ' pts')}, MLP −{fmt(drops['mlp'], ' pts')}",
+    return Outcome(verdict, f"accuracy lost at ε={EPSILON}: CNN {fmt(drops['cnn'], ' pts')}, MLP {fmt(drops['mlp'], ' pts')}",
                    evidence, [save(fig, ctx.out_dir, "c14.png")])

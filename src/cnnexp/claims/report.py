@@ -68,7 +68,7 @@ def markdown(result: dict) -> str:
     counts = {v: sum(r["verdict"] == v for r in result["claims"]) for v in MARK}
     t = result["trainings"]
     head = [f"# The lecture's claims, checked (profile `{result['profile']}`)", "",
-            f"Lecture 13, *Convolutional Neural Networks*. {len(result['claims'])} claims: "
+            f"Lecture 13, *Convolutional Neural Networks*. Claims checked: {len(result['claims'])}; "
             + ", ".join(f"{n} {v}" for v, n in counts.items()) + ". "
             f"Wall time {result['wall_s']:.0f} s on {result['machine']}; trainings: {t['trained']} trained "
             f"({t['fit_s']:.0f} s), {t['cached']} read from the cache. Trained claims use seeds "

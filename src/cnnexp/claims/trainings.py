@@ -69,6 +69,7 @@ class Runs:
         self.common = list(common)
         self.fit_seconds = 0.0
         self.trained = self.cached = 0
+        self._done: dict[str, list[Run]] = {}  # several claims share an arm: read or train it once
 
     def configs(self, arm: str, overrides: Sequence[str]) -> list[tuple[int, Path, DictConfig]]:
         """Every seed's composed config and run dir; composing all first refuses a bad arm before any training."""
@@ -105,6 +106,8 @@ class Runs:
         """The runs of `arm` for every seed, training the ones not in the cache."""
         from cnnexp.train import train
 
+        if arm in self._done:
+            return self._done[arm]
         runs = []
         for seed, run_dir, cfg in self.configs(arm, overrides):
             cached = (run_dir / "metrics.json").is_file()
@@ -121,4 +124,5 @@ class Runs:
             inv_file = run_dir / "invariance.json"
             invariance = json.loads(inv_file.read_text()) if inv_file.is_file() else {}
             runs.append(Run(arm, seed, run_dir, metrics, invariance, not cached))
+        self._done[arm] = runs
         return runs
