@@ -69,7 +69,7 @@ def _in_sweep() -> bool:
 def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -> Any:
     """Run `job(cfg)`; bad input exits with status 2 and one line on stderr, no traceback.
 
-    Returns the test accuracy, the value a Hydra sweeper optimizes.
+    Returns `metrics[cfg.optimized_metric]` (validated before training), the value a sweeper optimizes.
     """
     try:
         metrics = job(cfg)
@@ -80,5 +80,6 @@ def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: Di
             return float("nan")
         print(f"{command}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    print_summary(command, metrics, cfg.paths.output_dir)
-    return metrics["test/acc"]
+    if metrics:  # DDP ranks other than 0 return {}: rank 0 reports
+        print_summary(command, metrics, cfg.paths.output_dir)
+    return metrics.get(cfg.get("optimized_metric", "test/acc"), float("nan"))
