@@ -29,6 +29,8 @@ def run_stamp() -> str:
 
 def register() -> None:
     OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
-    OmegaConf.register_new_resolver("stamp", run_stamp, replace=True)
+    # use_cache: Hydra copies a sweep config's resolver cache into every job's config, so launchers
+    # whose jobs run further down the process tree (submitit) resolve the same sweep dir.
+    OmegaConf.register_new_resolver("stamp", run_stamp, replace=True, use_cache=True)
     # Progress bars for people at a terminal, quiet logs in CI and pipes.
     OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)
