@@ -98,6 +98,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from cnnexp.models.summary import count_parameters
     from cnnexp.module import ClassifierModule
     from cnnexp.tensorboard.hparams import flatten, write_hparams
+    from cnnexp.tensorboard.layout import custom_scalars_layout
 
     quiet_lightning()
     last = out_dir / "checkpoints" / "last.ckpt"
@@ -147,7 +148,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics |= invariance(module, datamodule, config["invariance"], out_dir, writers)
     write_json(out_dir / "metrics.json", metrics)
     new_scalars = ["time/fit_s", "throughput/train_img_s", *(k for k in metrics if k.startswith("inv/"))]
+    curves = ()
+    if cfg.invariance.enabled:
+        from cnnexp.invariance.report import CURVES as curves
     for writer in writers:
+        writer.add_custom_scalars(custom_scalars_layout(curves))
         settings = {k: config[k] for k in HPARAM_SECTIONS}
         write_hparams(writer, flatten(settings), {k: v for k, v in metrics.items() if "/" in k}, new_scalars)
     return metrics
