@@ -61,3 +61,15 @@ def test_unknown_optimized_metric_is_one_line_before_training(tmp_path, metric, 
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"cnnexp-train: error: optimized_metric={metric!r}: ") and fragment in line
     assert "import lightning" not in line and not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_ddp_cpu_processes_share_the_cores():
+    import os
+
+    from cnnexp.train import cpu_processes, threads_per_job
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", overrides=["trainer=ddp_cpu"])
+    assert cfg.trainer.strategy.process_group_backend == "gloo" and cpu_processes(cfg.trainer) == 2
+    assert threads_per_job(None, cpu_processes(cfg.trainer)) == max(1, (os.cpu_count() or 1) // 2)
+    assert threads_per_job(3, 2) == 3  # an explicit `threads` wins
