@@ -54,12 +54,17 @@ class ImageDataModule(L.LightningDataModule):
             "test": (test.images, test.labels),
         }
 
+    def _shard(self) -> dict[str, int]:
+        """This process's share under DDP (Lightning's DistributedSampler only wraps DataLoaders)."""
+        trainer = self.trainer
+        return {"rank": trainer.global_rank, "world_size": trainer.world_size} if trainer is not None else {}
+
     def train_dataloader(self) -> TensorBatches:
         x, y = self.splits["train"]
-        return TensorBatches(x, y, self.batch_size, EpochPermutation(len(y), self.seed))
+        return TensorBatches(x, y, self.batch_size, EpochPermutation(len(y), self.seed), **self._shard())
 
     def val_dataloader(self) -> TensorBatches:
-        return TensorBatches(*self.splits["val"], self.eval_batch_size)
+        return TensorBatches(*self.splits["val"], self.eval_batch_size, **self._shard())
 
     def test_dataloader(self) -> TensorBatches:
-        return TensorBatches(*self.splits["test"], self.eval_batch_size)
+        return TensorBatches(*self.splits["test"], self.eval_batch_size, **self._shard())
