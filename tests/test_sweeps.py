@@ -51,16 +51,6 @@ def test_joblib_sweep_then_report(tmp_path, data_dir):
 
 
 @pytest.mark.slow
-def test_invalid_point_fails_alone(tmp_path, data_dir):
-    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=5,13")
-    report(sweep_dir)
-    rows = {r["model.kernel_size"]: r for r in csv.DictReader((sweep_dir / "summary.csv").open())}
-    assert rows["5"]["status"] == "ok" and rows["13"]["status"] == "failed"
-    assert "layer c3" in rows["13"]["error"]
-    assert "## Failed jobs" in (sweep_dir / "summary.md").read_text()
-
-
-@pytest.mark.slow
 def test_invalid_points_are_listed_before_the_sweep_and_the_rest_run(tmp_path, data_dir):
     # Kernel sizes 11 and 12 leave no pixels for LeNet-5's later layers; 3..10 fit.
     stderr = []
