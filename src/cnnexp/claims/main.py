@@ -77,6 +77,7 @@ def run_claims(cfg: DictConfig) -> dict:
     records.sort(key=lambda r: r["id"])
     result = {"profile": profile.name, "seeds": list(profile.seeds), "machine": machine(),
               "wall_s": round(time.perf_counter() - start, 1),
+              "curve_images": runs.curve_images() if runs else None,
               "trainings": {"trained": runs.trained if runs else 0, "cached": runs.cached if runs else 0,
                             "fit_s": round(runs.fit_seconds, 1) if runs else 0.0},
               "claims": records}

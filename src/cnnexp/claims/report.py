@@ -72,8 +72,10 @@ def markdown(result: dict) -> str:
             + ", ".join(f"{n} {v}" for v, n in counts.items()) + ". "
             f"Wall time {result['wall_s']:.0f} s on {result['machine']}; trainings: {t['trained']} trained "
             f"({t['fit_s']:.0f} s), {t['cached']} read from the cache. Trained claims use seeds "
-            f"{', '.join(map(str, result['seeds']))} and report mean ± 95% t-interval half-width; every accuracy "
-            "is on the official 10,000-image MNIST test set.", "",
+            f"{', '.join(map(str, result['seeds']))} and report mean ± 95% t-interval half-width; test accuracy "
+            "is on the official 10,000-image MNIST test set"
+            + (f", the invariance curves on its first {result['curve_images']:,} images." if result["curve_images"]
+               else "."), "",
             "| id | claim | verdict | key number |", "|---|---|---|---|"]
     head += [f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | {r['key']} |"
              for r in result["claims"]]

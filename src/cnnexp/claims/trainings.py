@@ -102,6 +102,11 @@ class Runs:
                 raise ConfigError(f"training {arm!r} ({' '.join([*self.common, *overrides])}): "
                                   f"{str(e).splitlines()[0]}") from None
 
+    def curve_images(self) -> int | None:
+        """How many official test images the invariance curves of these runs used."""
+        runs = [r for done in self._done.values() for r in done if r.invariance]
+        return runs[0].invariance["consistency"]["images"] if runs else None
+
     def get(self, arm: str, overrides: Sequence[str]) -> list[Run]:
         """The runs of `arm` for every seed, training the ones not in the cache."""
         from cnnexp.train import train
