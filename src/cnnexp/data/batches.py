@@ -30,7 +30,8 @@ class EpochPermutation:
 
 
 class TensorBatches:
-    """Iterable of (images float in [0, 1], labels) batches from uint8 images held in memory."""
+    """Iterable of (images float in [0, 1], labels) batches from uint8 images held in memory
+    (host or device memory: batches come out on the images' device)."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  sampler: EpochPermutation | None = None):
@@ -44,7 +45,9 @@ class TensorBatches:
         return math.ceil(len(self.labels) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = self.sampler.indices() if self.sampler is not None else None
+        # The order is drawn on the host (same order wherever the data lives), then copied to the
+        # images' device once per epoch, not per batch.
+        order = self.sampler.indices().to(self.images.device) if self.sampler is not None else None
         for start in range(0, len(self.labels), self.batch_size):
             if order is None:
                 x, y = self.images[start:start + self.batch_size], self.labels[start:start + self.batch_size]
