@@ -25,11 +25,13 @@ def test_experiment_presets_sweep_their_settings_over_three_seeds(name):
     assert dict(cfg.hydra.sweeper.params) == PRESETS[name] | {"seed": "0,1,2"}
 
 
-def sweep(tmp_path: Path, data_dir: Path, *args: str) -> Path:
+def sweep(tmp_path: Path, data_dir: Path, *args: str, stderr: list | None = None) -> Path:
     proc = subprocess.run([sys.executable, "-m", "cnnexp.train", "-m", *args, f"paths.data_dir={data_dir}",
                            "data.train_size=500", "data.val_size=500", "trainer.max_epochs=1", "invariance=none"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    if stderr is not None:
+        stderr.append(proc.stderr)
     (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
     return sweep_dir
 
@@ -52,13 +54,45 @@ def test_joblib_sweep_then_report(tmp_path, data_dir):
 
 
 @pytest.mark.slow
-def test_invalid_point_fails_alone(tmp_path, data_dir):
-    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=5,13")
+def test_invalid_points_are_listed_before_the_sweep_and_the_rest_run(tmp_path, data_dir):
+    # Kernel sizes 11 and 12 leave no pixels for LeNet-5's later layers; 3..10 fit.
+    stderr = []
+    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=3,4,5,6,7,8,9,10,11,12", stderr=stderr)
+    block = stderr[0][stderr[0].index("cnnexp-train: 2 of 10 sweep points are invalid"):].splitlines()
+    assert block[1].startswith("  model.kernel_size=11: model: layer s4") and "layer c3" in block[2]
     report(sweep_dir)
     rows = {r["model.kernel_size"]: r for r in csv.DictReader((sweep_dir / "summary.csv").open())}
-    assert rows["5"]["status"] == "ok" and rows["13"]["status"] == "failed"
-    assert "layer c3" in rows["13"]["error"]
-    assert "## Failed jobs" in (sweep_dir / "summary.md").read_text()
+    assert [k for k, r in rows.items() if r["status"] == "ok"] == [str(k) for k in range(3, 11)]
+    assert "layer s4" in rows["11"]["error"] and "layer c3" in rows["12"]["error"]
+    md = (sweep_dir / "summary.md").read_text()
+    assert md.startswith("# Summary: 10 jobs, 8 finished, 2 failed")
+
+
+def test_sweep_check_composes_presets_and_costs_no_torch():
+    code = ("import sys; from cnnexp import resolvers; resolvers.register(); from cnnexp.cli import check_overrides; "
+            "check_overrides('train', 'cnnexp-train', ['x', '-m', 'experiment=pooling', 'model.kernel_size=5,12']); "
+            "assert 'torch' not in sys.modules")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("cnnexp-train: 15 of 30 sweep points are invalid") and len(lines) == 16
+    assert lines[1].startswith("  model.pooling=max,seed=0,model.kernel_size=12: model: layer c3")
+
+
+@pytest.mark.slow
+def test_resumed_sweep_skips_finished_jobs_and_continues_the_others(tmp_path, data_dir):
+    sweep_dir = sweep(tmp_path, data_dir, "model.pooling=max,avg")
+    done, cut = sorted(sweep_dir.glob("[0-9]*"))
+    finished = (done / "metrics.json").read_bytes(), (done / "metrics.json").stat().st_mtime_ns
+    (cut / "metrics.json").unlink()  # as if killed after its last checkpoint
+    assert (cut / "checkpoints" / "last.ckpt").is_file()
+    for run in tmp_path.glob("outputs/train/multiruns/*"):
+        assert run == sweep_dir
+    sweep(tmp_path, data_dir, "model.pooling=max,avg", "resume=true", f"hydra.sweep.dir={sweep_dir}")
+    assert sorted(sweep_dir.glob("[0-9]*")) == [done, cut]  # the same job dirs, none added
+    assert ((done / "metrics.json").read_bytes(), (done / "metrics.json").stat().st_mtime_ns) == finished
+    assert "already finished" in (done / "train.log").read_text()
+    assert "resume: continuing" in (cut / "train.log").read_text() and (cut / "metrics.json").is_file()
 
 
 def fake_job(root: Path, name: str, overrides: list[str], metrics: dict | None, log: str = "") -> None:

@@ -123,3 +123,33 @@ def test_pooling_by_kernel_sweep_runs_every_point(tmp_path, data_dir):
     assert len(results) == 10
     assert results["model.pooling=max,model.kernel_size=5"]["params/trainable"] == 61_706
     assert results["model.pooling=none,model.kernel_size=5"]["params/trainable"] > 61_706
+
+
+@pytest.mark.slow
+def test_ddp_cpu_two_processes_test_on_the_whole_test_set(tmp_path, data_dir):
+    """trainer=ddp_cpu through the real command: rank 0 alone writes, and the synced test accuracy
+    (each process tests its half) equals a single-process evaluation of the saved best checkpoint."""
+    run_dir = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", "trainer=ddp_cpu", f"paths.data_dir={data_dir}",
+                           f"hydra.run.dir={run_dir}", "data.train_size=600", "data.val_size=500",
+                           "trainer.max_epochs=1", "invariance=none"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Starting with 2 processes" in proc.stdout + proc.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (run_dir / "train_ddp_process_1.log").is_file()  # the second rank ran, wrote no run files
+    assert len(list((run_dir / "tb").rglob("events.*"))) >= 1 and not list(tmp_path.glob("lightning_logs"))
+    (best,) = (run_dir / "checkpoints").glob("best-*.ckpt")
+
+    from cnnexp.checkpoint import load_classifier
+    from cnnexp.data.datamodule import ImageDataModule
+
+    model = load_classifier(best).eval()
+    dm = ImageDataModule(data_dir=str(data_dir))
+    dm.setup()
+    images, labels = dm.splits["test"]
+    assert len(labels) == 10_000
+    with torch.no_grad():
+        correct = sum((model(images[i:i + 2000].float() / 255).argmax(-1) == labels[i:i + 2000]).sum().item()
+                      for i in range(0, 10_000, 2000))
+    assert metrics["test/acc"] == pytest.approx(correct / 10_000, abs=1e-6)

@@ -41,10 +41,13 @@ def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
     """Compose the config from the command line once, before Hydra runs anything.
 
     A mistyped key, an unknown option or a syntax error then exits with status 2 and one line,
-    like any other bad input. Only plain `key=value` command lines are checked: flags and
-    multirun sweeps (`-m`) go straight to Hydra.
+    like any other bad input. Plain `key=value` command lines are checked, and grid sweeps (`-m`):
+    every point composed, the invalid ones listed in one block (see `cnnexp.sweep_check`).
+    Other flags go straight to Hydra.
     """
     overrides = argv[1:]
+    multirun = [a for a in overrides if a in ("-m", "--multirun")]
+    overrides = [a for a in overrides if a not in multirun]
     if not overrides or any(arg.startswith("-") for arg in overrides):
         return
     from hydra import compose, initialize_config_dir
@@ -53,7 +56,12 @@ def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
 
     try:
         with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-            compose(config_name, overrides=overrides)
+            if multirun:
+                from cnnexp.sweep_check import check_sweep
+
+                check_sweep(config_name, command, overrides)
+            else:
+                compose(config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as e:
         print(f"{command}: error: {_one_line(e)}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -69,7 +77,7 @@ def _in_sweep() -> bool:
 def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -> Any:
     """Run `job(cfg)`; bad input exits with status 2 and one line on stderr, no traceback.
 
-    Returns the test accuracy, the value a Hydra sweeper optimizes.
+    Returns `metrics[cfg.optimized_metric]` (validated before training), the value a sweeper optimizes.
     """
     try:
         metrics = job(cfg)
@@ -80,5 +88,6 @@ def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: Di
             return float("nan")
         print(f"{command}: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    print_summary(command, metrics, cfg.paths.output_dir)
-    return metrics["test/acc"]
+    if metrics:  # DDP ranks other than 0 return {}: rank 0 reports
+        print_summary(command, metrics, cfg.paths.output_dir)
+    return metrics.get(cfg.get("optimized_metric", "test/acc"), float("nan"))

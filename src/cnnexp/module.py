@@ -52,7 +52,9 @@ class ClassifierModule(L.LightningModule):
         logits = self(x)
         acc = self.acc[f"{stage}_acc"]
         acc.update(logits, y)
-        self.log(f"{stage}/loss", F.cross_entropy(logits, y), on_epoch=True, batch_size=len(y))
+        # sync_dist: under DDP the epoch's loss is averaged over the processes (once per epoch);
+        # the accuracy metric syncs its counts itself, so it covers every example exactly.
+        self.log(f"{stage}/loss", F.cross_entropy(logits, y), on_epoch=True, batch_size=len(y), sync_dist=True)
         self.log(f"{stage}/acc", acc, on_epoch=True, prog_bar=stage == "val", batch_size=len(y))
 
     def on_train_epoch_start(self) -> None:
@@ -94,8 +96,9 @@ class ClassifierModule(L.LightningModule):
         scheduler = self.lr_schedulers()
         if scheduler is not None and self.scheduler_interval == "epoch":
             scheduler.step()
-        self.log("train/loss", self._loss_sum / self._seen, on_epoch=True)
-        self.log("train/acc", self._correct.float() / self._seen, on_epoch=True)
+        # Under DDP every process sees the same number of examples, so the mean over processes is exact.
+        self.log("train/loss", self._loss_sum / self._seen, on_epoch=True, sync_dist=True)
+        self.log("train/acc", self._correct.float() / self._seen, on_epoch=True, sync_dist=True)
 
     def _diverged(self, value: float, batch_idx: int) -> None:
         where = "at" if self.device.type == "cpu" else "by"

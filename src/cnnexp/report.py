@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from cnnexp.stats import t_interval
+
 SORT_METRIC = "test/acc"
 PLOTTED = ("test/acc", "inv/shift_consistency")
 
@@ -43,18 +45,6 @@ def job_row(root: Path, job: Path) -> dict:
     else:
         row |= {"status": "failed", "error": job_error(job)}
     return row
-
-
-def t_interval(values) -> tuple[float, float]:
-    """Mean and half-width of the 95% t-interval (nan half-width for a single value)."""
-    from scipy import stats
-
-    n = len(values)
-    mean = float(sum(values) / n)
-    if n < 2:
-        return mean, math.nan
-    sd = float(stats.tstd(values))
-    return mean, float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
 
 
 def summarize(rows: list[dict]):

@@ -1,4 +1,4 @@
-"""OmegaConf resolvers the configs use: ${cwd:}, ${stamp:}, ${isatty:}."""
+"""OmegaConf resolvers the configs use: ${cwd:}, ${stamp:}, ${isatty:}, ${multirun:IN_SWEEP,SINGLE_RUN}."""
 
 from __future__ import annotations
 
@@ -27,8 +27,19 @@ def run_stamp() -> str:
     return stamp
 
 
+def multirun(in_sweep: str, single_run: str) -> str:
+    """`in_sweep` in a job of a sweep (`-m`), else `single_run`."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return in_sweep if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN else single_run
+
+
 def register() -> None:
     OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
-    OmegaConf.register_new_resolver("stamp", run_stamp, replace=True)
+    # use_cache: Hydra copies a sweep config's resolver cache into every job's config, so launchers
+    # whose jobs run further down the process tree (submitit) resolve the same sweep dir.
+    OmegaConf.register_new_resolver("stamp", run_stamp, replace=True, use_cache=True)
+    OmegaConf.register_new_resolver("multirun", multirun, replace=True)
     # Progress bars for people at a terminal, quiet logs in CI and pipes.
     OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)

@@ -30,22 +30,43 @@ PROGRESS_REFRESH_STEPS = 10
 HPARAM_SECTIONS = ("seed", "data", "model", "augment", "optim", "trainer", "invariance")
 
 
-def threads_per_job(requested: int | None) -> int | None:
-    """`threads` if set; under the joblib launcher, the cores shared out among its parallel jobs
-    (2 jobs x 2 threads on 2 cores fight each other and finish later than one after the other)."""
-    if requested:
-        return requested
+def _launcher_cores() -> int | None:
+    """Cores one sweep job may use: the joblib launcher shares the machine out among its parallel
+    jobs (2 jobs x 2 threads on 2 cores fight each other and finish later than one after the other);
+    submitit gives each job `cpus_per_task`. None: no such limit (a single run, the basic launcher)."""
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
         return None
     launcher = HydraConfig.get().launcher
-    if "joblib" not in str(launcher.get("_target_", "")):
+    target = str(launcher.get("_target_", ""))
+    if "submitit" in target:
+        return launcher.get("cpus_per_task")
+    if "joblib" not in target:
         return None
     cores = os.cpu_count() or 1
     n_jobs = launcher.get("n_jobs", -1)
     n_jobs = cores if n_jobs is None or n_jobs < 1 else n_jobs
     return max(1, cores // n_jobs)
+
+
+def threads_per_job(requested: int | None, processes: int = 1) -> int | None:
+    """`threads` if set; else the job's cores (see `_launcher_cores`) shared among its `processes`
+    (DDP on the CPU runs one process per device on the same cores)."""
+    if requested:
+        return requested
+    cores = _launcher_cores()
+    if cores is None and processes == 1:
+        return None
+    return max(1, (cores or os.cpu_count() or 1) // processes)
+
+
+def cpu_processes(trainer_cfg: DictConfig) -> int:
+    """Processes a CPU run starts on this machine: `devices` under a DDP strategy, else 1."""
+    if trainer_cfg.get("strategy") is None or trainer_cfg.accelerator != "cpu":
+        return 1
+    devices = trainer_cfg.devices
+    return devices if isinstance(devices, int) and devices > 0 else os.cpu_count() or 1
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -63,7 +84,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     import torch
 
-    threads = threads_per_job(cfg.threads)
+    threads = threads_per_job(cfg.threads, cpu_processes(cfg.trainer))
     if threads:
         torch.set_num_threads(threads)
     log.info("torch threads: %d", torch.get_num_threads())
@@ -80,6 +101,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     from cnnexp.models.summary import count_parameters
     from cnnexp.module import ClassifierModule
     from cnnexp.tensorboard.hparams import flatten, write_hparams
+    from cnnexp.tensorboard.layout import custom_scalars_layout
 
     quiet_lightning()
     last = out_dir / "checkpoints" / "last.ckpt"
@@ -112,6 +134,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     tested = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path or None,
                           verbose=False)[0]
 
+    if not trainer.is_global_zero:
+        # DDP: every rank took part in fit and test (the metrics are synced across ranks);
+        # rank 0 alone writes metrics.json, the invariance suite and the TensorBoard extras.
+        return {}
     throughput = callbacks.get("train_throughput")
     metrics = {
         "test/acc": float(tested["test/acc"]),
@@ -128,7 +154,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics |= invariance(module, datamodule, config["invariance"], out_dir, writers)
     write_json(out_dir / "metrics.json", metrics)
     new_scalars = ["time/fit_s", "throughput/train_img_s", *(k for k in metrics if k.startswith("inv/"))]
+    curves = ()
+    if cfg.invariance.enabled:
+        from cnnexp.invariance.report import CURVES as curves
     for writer in writers:
+        writer.add_custom_scalars(custom_scalars_layout(curves))
         settings = {k: config[k] for k in HPARAM_SECTIONS}
         write_hparams(writer, flatten(settings), {k: v for k, v in metrics.items() if "/" in k}, new_scalars)
     return metrics

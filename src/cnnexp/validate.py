@@ -15,6 +15,12 @@ from cnnexp.models.shapes import POOLINGS, ShapeError, cnn_plan, lenet5_plan
 ACTIVATIONS = ("relu", "tanh")
 PADDING_MODES = ("zeros", "circular", "reflect")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+# The keys of metrics.json (train.py writes them); the invariance ones only with the suite on.
+TRAIN_METRICS = ("test/acc", "test/loss", "val/acc", "params/total", "params/trainable", "time/fit_s",
+                 "throughput/train_img_s")
+_FAMILIES = ("shift_x", "shift_y", "rotate", "scale")  # cnnexp.invariance.transforms.FAMILIES (imports torch)
+INVARIANCE_METRICS = (*(f"inv/{f}_auc" for f in (*_FAMILIES, "fgsm")), *(f"inv/{f}_worst_acc" for f in _FAMILIES),
+                      "inv/shift_consistency", "inv/p_top1_change_1px")
 
 
 def _get(cfg: Mapping, key: str) -> Any:
@@ -156,6 +162,17 @@ def check_training(cfg: Mapping) -> None:
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
     _positive(cfg, "optim.optimizer.lr")
+    check_optimized_metric(cfg)
+
+
+def check_optimized_metric(cfg: Mapping) -> None:
+    """The metric a sweeper optimizes must be one this run will produce (else every trial is wasted)."""
+    metric = _get(cfg, "optimized_metric")
+    allowed = TRAIN_METRICS + (INVARIANCE_METRICS if _get(cfg, "invariance.enabled") else ())
+    if metric not in allowed:
+        hint = " (needs the invariance suite: invariance=quick or default)" if metric in INVARIANCE_METRICS else ""
+        raise ConfigError(f"optimized_metric={metric!r}: not a metric of this run{hint}; "
+                          f"one of {', '.join(allowed)}")
 
 
 def validate(cfg: Mapping) -> None:

@@ -68,12 +68,17 @@ class ImageDataModule(L.LightningDataModule):
             self._device_splits[split] = tuple(t.to(device) for t in self.splits[split])
         return self._device_splits[split]
 
+    def _shard(self) -> dict[str, int]:
+        """This process's share under DDP (Lightning's DistributedSampler only wraps DataLoaders)."""
+        trainer = self.trainer
+        return {"rank": trainer.global_rank, "world_size": trainer.world_size} if trainer is not None else {}
+
     def train_dataloader(self) -> TensorBatches:
         x, y = self.loader_tensors("train")
-        return TensorBatches(x, y, self.batch_size, EpochPermutation(len(y), self.seed))
+        return TensorBatches(x, y, self.batch_size, EpochPermutation(len(y), self.seed), **self._shard())
 
     def val_dataloader(self) -> TensorBatches:
-        return TensorBatches(*self.loader_tensors("val"), self.eval_batch_size)
+        return TensorBatches(*self.loader_tensors("val"), self.eval_batch_size, **self._shard())
 
     def test_dataloader(self) -> TensorBatches:
-        return TensorBatches(*self.loader_tensors("test"), self.eval_batch_size)
+        return TensorBatches(*self.loader_tensors("test"), self.eval_batch_size, **self._shard())

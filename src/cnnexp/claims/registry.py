@@ -1,0 +1,66 @@
+"""The claims, in lecture order: what each checks, its verdict rule, and the function that measures it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+
+
+@dataclass
+class Outcome:
+    """What one claim's check measured."""
+
+    verdict: str
+    key: str  # the one number a reader of the verdict table needs, in words
+    evidence: dict[str, Any]
+    figures: list[str] = field(default_factory=list)
+    # Where the lecture is imprecise or wrong, what the computation shows instead.
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check may use: where to write figures, the trained runs (trained claims only)."""
+
+    out_dir: Path
+    seed: int
+    runs: Any = None  # cnnexp.claims.trainings.Runs, for claims with `trains=True`
+    data_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    title: str
+    lecture: str  # section and the sentence it checks
+    method: str
+    rule: str  # the verdict rule, as the code below applies it
+    check: Callable[[Context], Outcome]
+    trains: bool = False  # needs trained models (seeds, the training cache)
+
+
+CLAIMS: dict[str, Claim] = {}
+
+
+def claim(id: str, title: str, lecture: str, method: str, rule: str, trains: bool = False):
+    """Register the decorated `check(ctx) -> Outcome` as claim `id`."""
+
+    def register(check: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
+        if id in CLAIMS:
+            raise ValueError(f"claim {id} is registered twice")
+        CLAIMS[id] = Claim(id, title, " ".join(lecture.split()), " ".join(method.split()),
+                           " ".join(rule.split()), check, trains)
+        return check
+
+    return register
+
+
+def all_claims() -> dict[str, Claim]:
+    """Every claim, sorted by id (importing the families registers them)."""
+    from cnnexp.claims import families  # noqa: F401  (registers on import)
+
+    return dict(sorted(CLAIMS.items()))

@@ -1,0 +1,100 @@
+"""The claims' outputs: claims.json, report.md (verdict table, one section per claim), TensorBoard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cnnexp.claims.registry import Claim, Outcome
+from cnnexp.files import atomic_write_bytes, write_json
+
+MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "❔ INCONCLUSIVE"}
+
+
+def claim_record(claim: Claim, outcome: Outcome) -> dict[str, Any]:
+    return {"id": claim.id, "title": claim.title, "lecture": claim.lecture, "method": claim.method,
+            "verdict": outcome.verdict, "rule": claim.rule, "key": outcome.key, "evidence": outcome.evidence,
+            "figures": outcome.figures, "notes": outcome.notes, "trained": claim.trains}
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, dict) and {"mean", "ci95", "seeds"} <= set(v):
+        return f"{v['mean']} ± {v['ci95']} (seeds: {', '.join(map(str, v['seeds']))})"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    if isinstance(v, dict):
+        return "; ".join(f"{k}: {_value(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v) if len(v) <= 12 else f"{len(v)} values"
+    return str(v)
+
+
+def _table(rows: list[dict]) -> list[str]:
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    return lines + ["| " + " | ".join(_value(r.get(k, "")) for k in keys) + " |" for r in rows]
+
+
+def evidence_lines(evidence: dict, depth: int = 0) -> list[str]:
+    """Evidence as markdown a student can read: bullets, nested bullets, tables for lists of records."""
+    lines = []
+    for key, value in evidence.items():
+        pad = "  " * depth
+        if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+            lines += [f"{pad}- {key}:", "", *_table(value), ""]
+        elif isinstance(value, dict) and not ({"mean", "ci95"} <= set(value)) and depth < 1 and any(
+                isinstance(v, dict) for v in value.values()):
+            lines += [f"{pad}- {key}:", *evidence_lines(value, depth + 1)]
+        else:
+            lines.append(f"{pad}- {key}: {_value(value)}")
+    return lines
+
+
+def section(record: dict) -> str:
+    lines = [f"## {record['id']} — {record['title']}", "", f"> {record['lecture']}", "",
+             f"**Method.** {record['method']}", "", f"**Verdict rule.** {record['rule']}", "",
+             f"**Verdict: {MARK[record['verdict']]}** — {record['key']}", ""]
+    if record["notes"]:
+        lines += ["**Where the lecture is imprecise or wrong.**", ""] + [f"- {n}" for n in record["notes"]] + [""]
+    lines += ["<details><summary>Measured numbers</summary>", "", *evidence_lines(record["evidence"]), "",
+              "</details>", ""]
+    lines += [f"![{record['id']}]({name})" for name in record["figures"]]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(result: dict) -> str:
+    counts = {v: sum(r["verdict"] == v for r in result["claims"]) for v in MARK}
+    t = result["trainings"]
+    head = [f"# The lecture's claims, checked (profile `{result['profile']}`)", "",
+            f"Lecture 13, *Convolutional Neural Networks*. Claims checked: {len(result['claims'])}; "
+            + ", ".join(f"{n} {v}" for v, n in counts.items()) + ". "
+            f"Wall time {result['wall_s']:.0f} s on {result['machine']}; trainings: {t['trained']} trained "
+            f"({t['fit_s']:.0f} s), {t['cached']} read from the cache. Trained claims use seeds "
+            f"{', '.join(map(str, result['seeds']))} and report mean ± 95% t-interval half-width; every accuracy "
+            "is on the official 10,000-image MNIST test set.", "",
+            "| id | claim | verdict | key number |", "|---|---|---|---|"]
+    head += [f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | {r['key']} |"
+             for r in result["claims"]]
+    return "\n".join(head) + "\n\n" + "\n".join(section(r) for r in result["claims"])
+
+
+def write_report(result: dict, out_dir: Path) -> None:
+    write_json(out_dir / "claims.json", result)
+    atomic_write_bytes(out_dir / "report.md", markdown(result).encode())
+    log_to_tensorboard(result, out_dir)
+
+
+def log_to_tensorboard(result: dict, out_dir: Path) -> None:
+    """The same text and figures under TensorBoard's Text and Images tabs."""
+    import matplotlib.image as mpimg
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(out_dir / "tensorboard")) as writer:
+        writer.add_text("claims/summary", markdown(result).split("\n## ")[0])
+        for record in result["claims"]:
+            writer.add_text(f"claims/{record['id']}", section(record))
+            for name in record["figures"]:
+                image = mpimg.imread(out_dir / name)[..., :3]
+                writer.add_image(f"claims/{record['id']}/{Path(name).stem}", image, dataformats="HWC")

@@ -1,0 +1,208 @@
+"""cnnexp-claims: every closed-form claim's numbers, the verdict rules, a tiny end-to-end run, the cache."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, all_claims
+from cnnexp.claims.trainings import Run, as_overrides
+from cnnexp.claims.verdict import combine, greater
+
+CLAIMS = all_claims()
+
+
+def check(cid: str, tmp_path: Path, data_dir: Path | None = None):
+    outcome = CLAIMS[cid].check(Context(out_dir=tmp_path, seed=0, data_dir=data_dir))
+    for name in outcome.figures:
+        assert (tmp_path / name).stat().st_size > 1000
+    return outcome
+
+
+def test_registry_holds_every_claim_of_the_issue_in_order():
+    assert list(CLAIMS) == [f"C{i:02d}" for i in range(1, 16)]
+    assert {c for c, claim in CLAIMS.items() if claim.trains} == {"C10", "C11", "C12", "C13", "C14"}
+    for claim in CLAIMS.values():
+        assert claim.lecture.startswith("Sec.") and claim.rule and claim.method
+
+
+def test_c01_fc_weights_grow_with_pixels_conv_weights_do_not(tmp_path):
+    out = check("C01", tmp_path)
+    layers = {r["side"]: r for r in out.evidence["layers"]}
+    assert out.verdict == PASS and layers[200]["fc_unit_weights"] == 120_000
+    assert layers[28]["fc_unit_weights"] == 3 * 28 * 28 and {r["conv_params"] for r in layers.values()} == {608}
+    assert layers[200]["conv_output"] == [8, 196, 196]
+
+
+def test_c02_lenet5_shapes_and_parameter_counts(tmp_path):
+    out = check("C02", tmp_path)
+    assert out.verdict == PASS
+    assert out.evidence["lenet5"]["shapes"]["s4"] == [16, 5, 5] and out.evidence["lenet5"]["total_params"] == 61_706
+    assert out.evidence["lenet5_1998"]["total_params"] == 60_000
+    assert out.evidence["lenet5_1998"]["params"]["c3"] == 1_516
+
+
+def test_c03_floored_formula_matches_pytorch_and_counts_fractional_cases(tmp_path):
+    out = check("C03", tmp_path)
+    assert out.verdict == PASS and out.evidence["lecture_example_side"] == 24
+    assert out.evidence["mismatches"] == [] and out.evidence["layer_comparisons"] > 1000
+    assert 0 < out.evidence["unfloored_not_integer"] < out.evidence["dilation1_cases"] and out.notes
+
+
+def test_c04_lecture_total_omits_the_biases(tmp_path):
+    out = check("C04", tmp_path)
+    assert out.verdict == FAIL
+    assert (out.evidence["weights"], out.evidence["biases"], out.evidence["trainable_total"]) == (600, 8, 608)
+    assert out.evidence["trainable_total_bias_false"] == 600 and "bias=False" in out.notes[0]
+
+
+def test_c05_conv2d_is_cross_correlation(tmp_path):
+    out = check("C05", tmp_path)
+    diffs = out.evidence["max_abs_diff"]
+    assert out.verdict == PASS and diffs["conv2d_vs_correlate2d"] < 1e-10 and diffs["conv2d_unflipped_vs_convolve2d"] > 1
+
+
+def test_c06_sum_of_dice_is_the_convolution(tmp_path):
+    out = check("C06", tmp_path)
+    assert out.verdict == PASS
+    assert out.evidence["exact_pmf"][5] == pytest.approx(6 / 36)  # P(sum = 7)
+    assert out.evidence["max_abs_error"]["monte_carlo_vs_exact"] <= out.evidence["mc_tolerance"]
+
+
+def test_c07_gradient_is_the_sum_and_the_worked_example_miscounts(tmp_path):
+    from cnnexp.claims.backprop import kernel_gradients
+    import torch
+
+    out = check("C07", tmp_path)
+    assert out.verdict == FAIL  # the example's "4 receptive fields" is wrong at stride 1
+    assert out.evidence["receptive_fields"] == {"stride_1": 9, "stride_2": 4}
+    assert out.evidence["checks"]["autograd = sum over positions"] and out.evidence["checks"]["autograd = X ⋆ dL/dy"]
+    grad, parts = kernel_gradients(torch.ones(5, 5), torch.ones(3, 3), torch.ones(2, 2), stride=2)
+    assert len(parts) == 4 and torch.equal(grad, torch.full((3, 3), 4.0))
+
+
+def test_c08_receptive_fields_of_lenet5(tmp_path):
+    out = check("C08", tmp_path)
+    assert out.verdict == PASS
+    assert [s["gradient_support"] for s in out.evidence["stages"]] == [5, 6, 14, 16, 32]
+
+
+def test_c09_conv_as_sparse_shared_matrix(tmp_path):
+    out = check("C09", tmp_path)
+    assert out.verdict == PASS and out.evidence["matrix_shape"] == [3456, 784]
+    assert out.evidence["nonzero_fraction"] == pytest.approx(25 / 784) and out.evidence["distinct_weights"] == 150
+
+
+@pytest.mark.slow
+def test_c15_pooling_loses_information_on_real_digits(tmp_path, data_dir):
+    out = check("C15", tmp_path, data_dir)
+    assert out.verdict == PASS and out.evidence["digits"] == 10_000
+    rows = {(r["pooling"], r["window"]): r for r in out.evidence["pooling"]}
+    assert rows[("max", 2)]["values_kept"] == 0.25 and rows[("max", 3)]["map_side"] == 10
+    assert out.evidence["downstream"]["window_2"]["s2_activations"] == 6 * 14 * 14
+
+
+def test_greater_gives_each_verdict():
+    assert greater([0.9, 0.91, 0.92], [0.80, 0.81, 0.79]) == PASS
+    assert greater([0.70, 0.71, 0.69], [0.80, 0.81, 0.79]) == FAIL
+    assert greater([0.80, 0.90, 0.70], [0.80, 0.81, 0.79]) == INCONCLUSIVE
+    assert combine([PASS, PASS]) == PASS and combine([PASS, INCONCLUSIVE]) == INCONCLUSIVE
+    assert combine([INCONCLUSIVE, FAIL, PASS]) == FAIL
+
+
+def fake_run(arm: str, seed: int, consistency: float, shift_accs: dict[int, float]) -> Run:
+    """A run whose invariance curves are made up: the verdict rules without any training."""
+    values = list(range(-6, 7))
+    curve = {"values": values, "acc": [shift_accs[abs(v)] / 100 for v in values]}
+    return Run(arm, seed, Path(arm), {"test/acc": shift_accs[0] / 100}, {"shift_x": curve, "shift_y": curve,
+               "consistency": {"value": consistency}}, trained=False)
+
+
+class FakeRuns:
+    def __init__(self, table):
+        self.table = table
+
+    def get(self, arm, overrides):
+        return [fake_run(arm, s, *self.table[arm][s]) for s in range(3)]
+
+
+def shifts(start: float, step: float) -> dict[int, float]:
+    return {d: start - step * d for d in range(7)}
+
+
+@pytest.mark.parametrize("none_consistency, none_drop, falls, expected", [
+    (0.80, 3.0, True, PASS),           # pooling clearly more consistent and accurate, invariance partial
+    (0.95, 0.5, True, FAIL),           # no pooling beats every pooled variant
+    (0.90, 2.0, True, INCONCLUSIVE),   # differences inside the noise
+    (0.80, 3.0, False, FAIL),          # accuracy does not fall with the shift: not "local"
+])
+def test_c10_verdict_rule_on_synthetic_runs(tmp_path, none_consistency, none_drop, falls, expected):
+    noise = (-0.01, 0.0, 0.012)
+    pooled = {s: (0.9 + noise[s], shifts(99, 2 if falls else 0)) for s in range(3)}
+    none = {s: (none_consistency + noise[s] * (3 if expected == INCONCLUSIVE else 1), shifts(99, none_drop))
+            for s in range(3)}
+    table = {"lenet5": pooled, "pool-avg": pooled, "pool-blur": pooled, "pool-none": none}
+    out = CLAIMS["C10"].check(Context(out_dir=tmp_path, seed=0, runs=FakeRuns(table)))
+    assert out.verdict == expected, out.evidence["parts"]
+
+
+def test_profile_values_become_train_overrides():
+    assert as_overrides({"data": {"train_size": 500}, "trainer": {"max_epochs": 1}, "invariance": {"fgsm": [0.0, 0.1]}}
+                        ) == ["data.train_size=500", "trainer.max_epochs=1", "invariance.fgsm=[0.0, 0.1]"]
+
+
+def claims_cli(tmp_path: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnexp.claims.main", f"paths.data_dir={data_dir}",
+                           f"hydra.run.dir={tmp_path / 'claims'}", *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["claims=[C10,C99]"], "unknown claim id(s) C99"),
+    (["profile.seeds=[0]"], "at least 3 seeds"),
+    (["claims=[C10]", "+profile.train.model.kernel_size=0"], "model.kernel_size=0"),
+    (["profile=tiny"], "profile"),
+])
+def test_bad_claims_input_is_refused_before_any_training(tmp_path, data_dir, args, fragment):
+    proc = claims_cli(tmp_path, data_dir, *args)
+    assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "claims" / "trainings").exists()
+
+
+TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "+profile.train.data.val_size=500",
+        "profile.train.trainer.max_epochs=1", "+profile.train.invariance.num_images=300",
+        "+profile.train.invariance.equivariance_images=20"]
+
+
+@pytest.mark.slow
+def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
+    proc = claims_cli(tmp_path, data_dir, "claims=[C04,C10,C11,C12,C13,C14]", *TINY)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "claims"
+    result = json.loads((out / "claims.json").read_text())
+    assert result["profile"] == "tiny" and result["trainings"] == {**result["trainings"], "trained": 24, "cached": 0}
+    assert [c["id"] for c in result["claims"]] == ["C04", "C10", "C11", "C12", "C13", "C14"]
+    for c in result["claims"]:
+        assert set(c) >= {"id", "title", "lecture", "method", "verdict", "rule", "evidence", "figures"}
+        assert c["verdict"] in (PASS, FAIL, INCONCLUSIVE)
+        assert all((out / f).is_file() for f in c["figures"])
+        if c["id"] != "C04":
+            assert c["figures"]
+    c12 = next(c for c in result["claims"] if c["id"] == "C12")["evidence"]
+    assert set(c12["arms"]) == {"shift", "rotate", "scale"} and len(c12["clean_acc_none"]["seeds"]) == 3
+    report = (out / "report.md").read_text()
+    assert report.count("\n## C") == 6 and "| id | claim | verdict | key number |" in report
+    assert "![C10](c10.png)" in report and "bias=False" in report
+    from tbparse import SummaryReader
+
+    text = SummaryReader(str(out / "tensorboard")).text
+    assert {"claims/summary", "claims/C10"} <= set(text["tag"])
+
+    again = claims_cli(tmp_path, data_dir, "claims=[C10,C11,C12,C13,C14]", *TINY)
+    assert again.returncode == 0, again.stderr[-3000:]
+    second = json.loads((out / "claims.json").read_text())
+    assert second["trainings"]["trained"] == 0 and second["trainings"]["cached"] == 24
+    assert [c["verdict"] for c in second["claims"]] == [c["verdict"] for c in result["claims"][1:]]

@@ -1,0 +1,75 @@
+"""Launchers and sweepers from Hydra plugins: submitit (local, SLURM config) and Optuna."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+
+from cnnexp.cli import CONF_DIR
+from tests.test_sweeps import sweep
+
+
+@pytest.mark.slow
+def test_submitit_local_sweep_writes_every_job_into_one_sweep_dir(tmp_path, data_dir):
+    sweep_dir = sweep(tmp_path, data_dir, "hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1",
+                      "model.pooling=max,avg")
+    assert len(list(sweep_dir.glob("*/metrics.json"))) == 2
+    assert len(list(sweep_dir.glob(".submitit/*/*_log.out"))) == 2  # the jobs ran as submitit jobs
+
+
+def test_slurm_launcher_config_renders_an_sbatch_script(tmp_path):
+    from submitit.slurm.slurm import SlurmExecutor, _make_sbatch_string
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu",
+                                          "hydra.launcher.gpus_per_node=4"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min, launcher.mem_gb,
+            launcher.cpus_per_task, launcher.array_parallelism) == ("gpu", 4, 240, 32, 8, 32)
+    # The generic names go to sbatch the way submitit maps them.
+    names = SlurmExecutor._equivalence_dict()
+    params = {names[k]: launcher[k] for k in ("timeout_min", "cpus_per_task", "gpus_per_node", "tasks_per_node")}
+    text = _make_sbatch_string("python -c pass", tmp_path, partition=launcher.partition, mem=f"{launcher.mem_gb}GB",
+                               array_parallelism=launcher.array_parallelism, map_count=100, **params)
+    for line in ("--partition=gpu", "--gpus-per-node=4", "--time=240", "--mem=32GB", "--cpus-per-task=8",
+                 "--array=0-99%32"):
+        assert f"#SBATCH {line}" in text
+
+
+@pytest.mark.slow
+def test_optuna_three_trials_report_the_best_value_of_the_configured_metric(tmp_path, data_dir):
+    # val/acc, not the default test/acc: the value Optuna sees is the one named in config.
+    sweep_dir = sweep(tmp_path, data_dir, "hparams_search=optuna", "hydra.sweeper.n_trials=3",
+                      "optimized_metric=val/acc")
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    trials = [yaml.safe_load(p.read_text()) for p in sweep_dir.glob("*/metrics.json")]
+    assert len(trials) == 3 and set(results["best_params"]) == {"optim.optimizer.lr", "model.kernel_size",
+                                                                "model.pooling"}
+    assert results["best_value"] == max(t["val/acc"] for t in trials)
+    assert max(t["val/acc"] for t in trials) != max(t["test/acc"] for t in trials)
+
+
+@pytest.mark.parametrize("metric,fragment", [("test/accuracy", "not a metric of this run; one of test/acc"),
+                                             ("inv/shift_consistency", "needs the invariance suite")])
+def test_unknown_optimized_metric_is_one_line_before_training(tmp_path, metric, fragment):
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", f"optimized_metric={metric}", "invariance=none"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"cnnexp-train: error: optimized_metric={metric!r}: ") and fragment in line
+    assert "import lightning" not in line and not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_ddp_cpu_processes_share_the_cores():
+    import os
+
+    from cnnexp.train import cpu_processes, threads_per_job
+
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        cfg = compose("train", overrides=["trainer=ddp_cpu"])
+    assert cfg.trainer.strategy.process_group_backend == "gloo" and cpu_processes(cfg.trainer) == 2
+    assert threads_per_job(None, cpu_processes(cfg.trainer)) == max(1, (os.cpu_count() or 1) // 2)
+    assert threads_per_job(3, 2) == 3  # an explicit `threads` wins
