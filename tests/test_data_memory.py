@@ -47,6 +47,42 @@ def test_batches_cover_every_example_once_in_an_epoch_order():
     assert x.dtype == torch.float32 and torch.equal(x.flatten() * 255, y.float())
 
 
+def test_device_resident_data_gives_batches_on_that_device_in_the_host_order():
+    # The meta device stands in for a GPU: whatever device holds the tensors, batches are sliced there.
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
+    host = TensorBatches(images, torch.arange(10), 4, EpochPermutation(10, seed=1))
+    meta = TensorBatches(images.to("meta"), torch.arange(10, device="meta"), 4, EpochPermutation(10, seed=1))
+    batches = list(meta)
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    assert all(x.device.type == "meta" and y.device.type == "meta" and x.dtype == torch.float32 for x, y in batches)
+    assert torch.equal(next(iter(host))[1], EpochPermutation(10, seed=1).indices()[:4])
+
+
+def test_on_device_datamodule_copies_each_split_once_to_the_trainers_device(data_dir):
+    from types import SimpleNamespace
+
+    dm = ImageDataModule("mnist", str(data_dir), train_size=1000, val_size=500, seed=0, on_device=True)
+    dm.setup()
+    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("meta")))
+    loader = dm.train_dataloader()
+    assert loader.images.device.type == "meta" and loader.labels.device.type == "meta"
+    assert dm.train_dataloader().images is loader.images  # cached: one copy per split, not per epoch
+    assert dm.test_dataloader().images.device.type == "meta"
+    assert dm.splits["test"][0].device.type == "cpu"  # the invariance suite and users keep host tensors
+
+
+@pytest.mark.slow
+def test_on_device_run_matches_the_host_run(train_cfg, tmp_path):
+    from cnnexp.train import train
+
+    host = train(train_cfg("augment=shift"))
+    device_cfg = train_cfg("augment=shift", "data.on_device=true", f"paths.root_dir={tmp_path / 'dev'}")
+    device_cfg.paths.output_dir = str(tmp_path / "dev")
+    on_device = train(device_cfg)
+    for key in ("test/acc", "test/loss", "val/acc"):
+        assert on_device[key] == host[key], key
+
+
 def test_mnist_datamodule_uses_the_official_split(data_dir):
     dm = ImageDataModule("mnist", str(data_dir), val_size=5000, seed=0)
     dm.setup()

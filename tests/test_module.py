@@ -41,3 +41,39 @@ def test_checkpoints_are_written_through_a_rename(tmp_path, monkeypatch):
     assert torch.load(target, weights_only=True)["w"].tolist() == [1.0, 1.0]
     assert len(renames) == 1 and Path(renames[0][0]).parent == target.parent
     assert sorted(p.name for p in target.parent.iterdir()) == ["last.ckpt"]  # no temporary left
+
+
+def test_training_steps_match_a_hand_written_loop(tmp_path):
+    """Lightning's path takes exactly the hand-written loop's optimizer and schedule steps."""
+    import lightning as L
+    import torch.nn.functional as F
+
+    from cnnexp.data.batches import TensorBatches
+
+    torch.manual_seed(0)
+    images, labels = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8), torch.randint(0, 10, (40,))
+    optimizer = functools.partial(torch.optim.AdamW, lr=1e-2, weight_decay=5e-4)
+    scheduler = functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=1e-2, total_steps=5, pct_start=0.4)
+
+    torch.manual_seed(1)
+    hand = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5())
+    torch.manual_seed(1)
+    module = ClassifierModule(Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()), 10, optimizer, scheduler)
+
+    opt = optimizer(params=hand.parameters())
+    sched = scheduler(opt)
+    for x, y in TensorBatches(images, labels, 8):
+        loss = F.cross_entropy(hand(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path)
+    trainer.fit(module, train_dataloaders=TensorBatches(images, labels, 8))
+    assert trainer.global_step == 5
+    assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 5
+    for ours, theirs in zip(module.model.parameters(), hand.parameters()):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
+    assert set(trainer.callback_metrics) >= {"train/loss", "train/acc"}

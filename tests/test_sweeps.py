@@ -40,6 +40,9 @@ def sweep(tmp_path: Path, data_dir: Path, *args: str, stderr: list | None = None
 def test_joblib_sweep_then_report(tmp_path, data_dir):
     sweep_dir = sweep(tmp_path, data_dir, "hydra/launcher=joblib", "model.pooling=max,avg", "augment=none,shift")
     assert len(list(sweep_dir.glob("*/metrics.json"))) == 4  # every job in the one sweep dir
+    # The launcher's default n_jobs=-1 runs one job per core, so each job gets one torch thread.
+    for log in sweep_dir.glob("*/train.log"):
+        assert "torch threads: 1" in log.read_text()
     report(sweep_dir)
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
     assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}

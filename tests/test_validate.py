@@ -26,6 +26,8 @@ BAD = [
     ("trainer.accelerator=tpu", "trainer.accelerator='tpu': must be one of"),
     ("optim.optimizer.lr=0", "optim.optimizer.lr=0: must be a number > 0"),
     ("model.kernel_size=2.5", "model.kernel_size=2.5: must be an integer >= 1"),
+    ("data.on_device=yes", "data.on_device='yes': must be true or false"),
+    ("data.on_device=1", "data.on_device=1: must be true or false"),
     ("model.padding=40 model.padding_mode=reflect", "layer c1 gets a 32x32 input; reflect padding must be < 32"),
 ]
 

@@ -29,6 +29,7 @@ class ClassifierModule(L.LightningModule):
         self.augment = augment
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval = scheduler_interval
+        self.automatic_optimization = False  # see training_step
         # Plain-data run config, stored in checkpoints so a checkpoint can rebuild its model.
         self.config = config or {}
         # ModuleDict keys may not shadow nn.Module attributes such as `train`.
@@ -57,32 +58,47 @@ class ClassifierModule(L.LightningModule):
         self.log(f"{stage}/acc", acc, on_epoch=True, prog_bar=stage == "val", batch_size=len(y))
 
     def on_train_epoch_start(self) -> None:
-        # Loss sum, correct count, example count: kept on the device, logged once per epoch.
-        # (Two self.log calls and a metric update per step cost ~10% of a LeNet-5 step on a CPU.)
-        self._sums = torch.zeros(3, device=self.device)
+        # Loss sum and correct count kept on the device, logged once per epoch: no per-step
+        # self.log or metric object (~10% of a LeNet-5 step on a CPU), no host sync on a GPU.
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._correct = torch.zeros((), dtype=torch.long, device=self.device)
+        self._seen = 0
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        # Manual optimization: the same zero_grad / backward / step / schedule as automatic
+        # optimization, without its per-step closure and six extra hook dispatches (a measured
+        # ~half of Lightning's per-step cost on LeNet-5; see benchmarks/train_speed.py).
+        optimizer = self.optimizers()
         x, y = batch
         logits = self(x)
         loss = F.cross_entropy(logits, y)
-        with torch.no_grad():
-            self._sums[0] += loss * len(y)
-            self._sums[1] += (logits.argmax(-1) == y).sum()
-            self._sums[2] += len(y)
-        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
-            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True)
         # On the CPU reading the loss is free; on an accelerator it would stall the queue every
         # step, so there it is read every CHECK_EVERY steps (the message then says "by step").
         if self.device.type == "cpu" or batch_idx % CHECK_EVERY == 0:
-            if not torch.isfinite(loss).item():
-                self._diverged(loss.item(), batch_idx)
-        return loss
+            value = loss.item()
+            if not math.isfinite(value):
+                self._diverged(value, batch_idx)
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        scheduler = self.lr_schedulers()
+        if scheduler is not None and self.scheduler_interval == "step":
+            scheduler.step()
+        with torch.no_grad():
+            self._loss_sum.add_(loss.detach(), alpha=len(y))
+            self._correct += (logits.argmax(-1) == y).sum()
+        self._seen += len(y)
+        if self.global_step % self.trainer.log_every_n_steps == 0:
+            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True)
+        return loss.detach()
 
     def on_train_epoch_end(self) -> None:
-        loss_sum, correct, count = self._sums
+        scheduler = self.lr_schedulers()
+        if scheduler is not None and self.scheduler_interval == "epoch":
+            scheduler.step()
         # Under DDP every process sees the same number of examples, so the mean over processes is exact.
-        self.log("train/loss", loss_sum / count, on_epoch=True, sync_dist=True)
-        self.log("train/acc", correct / count, on_epoch=True, sync_dist=True)
+        self.log("train/loss", self._loss_sum / self._seen, on_epoch=True, sync_dist=True)
+        self.log("train/acc", self._correct.float() / self._seen, on_epoch=True, sync_dist=True)
 
     def _diverged(self, value: float, batch_idx: int) -> None:
         where = "at" if self.device.type == "cpu" else "by"

@@ -24,6 +24,8 @@ from cnnexp.validate import validate
 
 resolvers.register()
 log = logging.getLogger("cnnexp.train")
+# Steps between progress-bar redraws (a human reads it a few times a second at most).
+PROGRESS_REFRESH_STEPS = 10
 # The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
 HPARAM_SECTIONS = ("seed", "data", "model", "augment", "optim", "trainer", "invariance")
 
@@ -85,6 +87,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     threads = threads_per_job(cfg.threads, cpu_processes(cfg.trainer))
     if threads:
         torch.set_num_threads(threads)
+    log.info("torch threads: %d", torch.get_num_threads())
     if cfg.trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(f"trainer.accelerator={cfg.trainer.accelerator}: no GPU is visible on this machine; "
                           f"use trainer=cpu or trainer=default")
@@ -112,6 +115,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module = ClassifierModule(classifier, cfg.data.num_classes, optim.optimizer, optim.scheduler,
                               cfg.optim.interval, config, augment=instantiate(cfg.augment))
     callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
+    if cfg.trainer.enable_progress_bar:
+        # Lightning's bar refreshes every step by default, gathering its metrics each time.
+        callbacks["progress_bar"] = L.pytorch.callbacks.TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS)
     logger_kwargs = {}
     if resume_from is not None:
         # Hide events the killed run wrote after its last checkpoint: no duplicate steps in TensorBoard.

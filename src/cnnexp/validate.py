@@ -56,6 +56,8 @@ def check_data(cfg: Mapping) -> None:
     for key in ("data.batch_size", "data.eval_batch_size", "data.channels", "data.image_size", "data.num_classes"):
         _int(cfg, key, 1)
     _int(cfg, "data.val_size", 0)
+    if not isinstance(_get(cfg, "data.on_device"), bool):
+        raise ConfigError(f"data.on_device={_get(cfg, 'data.on_device')!r}: must be true or false")
     _int(cfg, "data.train_size", _get(cfg, "data.num_classes"), optional=True)
     _int(cfg, "seed", 0)
     size, target = _get(cfg, "data.image_size"), _get(cfg, "model.input_size")

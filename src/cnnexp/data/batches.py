@@ -30,7 +30,8 @@ class EpochPermutation:
 
 
 class TensorBatches:
-    """Iterable of (images float in [0, 1], labels) batches from uint8 images held in memory.
+    """Iterable of (images float in [0, 1], labels) batches from uint8 images held in memory
+    (host or device memory: batches come out on the images' device).
 
     Under DDP each of `world_size` processes iterates over its own share (`rank`): training takes
     every world_size-th index of the epoch's permutation, cut to equal lengths so the processes
@@ -60,7 +61,9 @@ class TensorBatches:
         lo, hi = self._share()
         order = None
         if self.sampler is not None:
-            order = self.sampler.indices()[self.rank::self.world_size][:hi]
+            # The order is drawn on the host (same order wherever the data lives), then copied to the
+            # images' device once per epoch, not per batch.
+            order = self.sampler.indices()[self.rank::self.world_size][:hi].to(self.images.device)
         for start in range(lo, hi, self.batch_size):
             stop = min(start + self.batch_size, hi)
             if order is None:
