@@ -77,7 +77,8 @@ def markdown(result: dict) -> str:
             + (f", the invariance curves on its first {result['curve_images']:,} images." if result["curve_images"]
                else "."), "",
             "| id | claim | verdict | key number |", "|---|---|---|---|"]
-    head += [f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | {r['key']} |"
+    # A `|` inside a cell (|a - b|) would end the cell: escape it.
+    head += [f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | {r['key'].replace('|', chr(92) + '|')} |"
              for r in result["claims"]]
     return "\n".join(head) + "\n\n" + "\n".join(section(r) for r in result["claims"])
 
