@@ -172,9 +172,9 @@ def test_bad_claims_input_is_refused_before_any_training(tmp_path, data_dir, arg
     assert not (tmp_path / "claims" / "trainings").exists()
 
 
-TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "+profile.train.data.val_size=500",
-        "profile.train.trainer.max_epochs=1", "+profile.train.invariance.num_images=300",
-        "+profile.train.invariance.equivariance_images=20"]
+TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.train.data.val_size=500",
+        "profile.train.trainer.max_epochs=1", "++profile.train.invariance.num_images=300",
+        "++profile.train.invariance.equivariance_images=20"]
 
 
 @pytest.mark.slow

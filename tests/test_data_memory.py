@@ -63,7 +63,7 @@ def test_on_device_datamodule_copies_each_split_once_to_the_trainers_device(data
 
     dm = ImageDataModule("mnist", str(data_dir), train_size=1000, val_size=500, seed=0, on_device=True)
     dm.setup()
-    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("meta")))
+    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("meta")), global_rank=0, world_size=1)
     loader = dm.train_dataloader()
     assert loader.images.device.type == "meta" and loader.labels.device.type == "meta"
     assert dm.train_dataloader().images is loader.images  # cached: one copy per split, not per epoch
