@@ -117,7 +117,7 @@ def fake_run(arm: str, seed: int, consistency: float, shift_accs: dict[int, floa
     values = list(range(-6, 7))
     curve = {"values": values, "acc": [shift_accs[abs(v)] / 100 for v in values]}
     return Run(arm, seed, Path(arm), {"test/acc": shift_accs[0] / 100}, {"shift_x": curve, "shift_y": curve,
-               "consistency": {"value": consistency}}, trained=False)
+               "consistency": {"value": consistency}})
 
 
 class FakeRuns:

@@ -150,13 +150,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         "epochs": trainer.current_epoch,
     }
     writers = [lg.experiment for lg in trainer.loggers if isinstance(lg, L.pytorch.loggers.TensorBoardLogger)]
-    if cfg.invariance.enabled:
-        metrics |= invariance(module, datamodule, config["invariance"], out_dir, writers)
-    write_json(out_dir / "metrics.json", metrics)
-    new_scalars = ["time/fit_s", "throughput/train_img_s", *(k for k in metrics if k.startswith("inv/"))]
     curves = ()
     if cfg.invariance.enabled:
         from cnnexp.invariance.report import CURVES as curves
+
+        metrics |= invariance(module, datamodule, config["invariance"], out_dir, writers)
+    write_json(out_dir / "metrics.json", metrics)
+    new_scalars = ["time/fit_s", "throughput/train_img_s", *(k for k in metrics if k.startswith("inv/"))]
     for writer in writers:
         writer.add_custom_scalars(custom_scalars_layout(curves))
         settings = {k: config[k] for k in HPARAM_SECTIONS}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cnnexp.claims.arms import BASELINE, MLP, acc_at, fmt, per_seed, summary
 from cnnexp.claims.figures import new_figure, save
-from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, Outcome, claim
+from cnnexp.claims.registry import Context, Outcome, claim
+from cnnexp.claims.verdict import beyond
 from cnnexp.stats import t_interval
 
 EPSILON = 0.1  # L-inf, pixels in [0, 1]: about 25 grey levels of 255
@@ -27,8 +28,7 @@ NEAR = 5.0
 def fgsm(ctx: Context) -> Outcome:
     arms = {"cnn": ctx.runs.get(*BASELINE), "mlp": ctx.runs.get(*MLP)}
     drops = {n: per_seed(r, lambda run: acc_at(run, "fgsm", 0.0) - acc_at(run, "fgsm", EPSILON)) for n, r in arms.items()}
-    mean, half = t_interval(drops["cnn"])
-    verdict = PASS if mean - half > FAR else FAIL if mean + half < NEAR else INCONCLUSIVE
+    verdict = beyond(drops["cnn"], above=FAR, below=NEAR)
     curves = {n: {str(e): summary(per_seed(r, lambda run, e=e: acc_at(run, "fgsm", e)))
                   for e in r[0].invariance["fgsm"]["values"]} for n, r in arms.items()}
     evidence = {"epsilon": EPSILON, "drop_points": {n: summary(d) for n, d in drops.items()},

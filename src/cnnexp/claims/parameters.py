@@ -8,7 +8,7 @@ from torch import nn
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import FAIL, PASS, Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold
-from cnnexp.models.summary import count_parameters
+from cnnexp.models.summary import count_parameters, layer_rows
 
 SIDES = (28, 32, 64, 100, 128, 200)
 
@@ -59,19 +59,11 @@ def fc_explosion(ctx: Context) -> Outcome:
 LECTURE_LENET5 = {"input": (1, 32), "c1": (6, 28), "s2": (6, 14), "c3": (16, 10), "s4": (16, 5), "c5": (120, 1)}
 
 
-def stage_shapes(net: nn.Module) -> dict[str, list[int]]:
-    """Output shape (C, H, W) or (units,) of every stage of a LeNet-5, from one forward pass."""
-    shapes: dict[str, list[int]] = {"input": [1, 32, 32]}
-    hooks = [getattr(net, name).register_forward_hook(
-        lambda _m, _i, out, name=name: shapes.__setitem__(name, list(out.shape[1:])))
-        for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output")]
-    try:
-        with torch.no_grad():
-            net(torch.zeros(1, 1, 32, 32))
-    finally:
-        for h in hooks:
-            h.remove()
-    return shapes
+def stage_shapes(net: nn.Module) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """Output shape (C, H, W) or (units,) and trainable parameters of every stage of a LeNet-5."""
+    rows = layer_rows(net, (1, 32, 32))
+    return ({"input": [1, 32, 32]} | {r.name: list(r.output_shape) for r in rows},
+            {r.name: r.params for r in rows})
 
 
 @claim(
@@ -93,9 +85,7 @@ def lenet5_shapes(ctx: Context) -> Outcome:
     models = {"lenet5": LeNet5(), "lenet5_1998": LeNet5_1998()}
     evidence, checks = {"lecture": expected}, {}
     for name, net in models.items():
-        shapes = stage_shapes(net)
-        params = {stage: count_parameters(getattr(net, stage), trainable_only=True)
-                  for stage in ("c1", "s2", "c3", "s4", "c5", "f6", "output")}
+        shapes, params = stage_shapes(net)
         evidence[name] = {"shapes": shapes, "params": params,
                           "total_params": count_parameters(net, trainable_only=True)}
         checks[f"{name} shapes"] = shapes == expected

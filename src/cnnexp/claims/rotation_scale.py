@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cnnexp.claims.arms import AUGMENTED, BASELINE, acc_at, clean_acc, fmt, per_seed, summary
 from cnnexp.claims.figures import new_figure, save
-from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, Outcome, claim
-from cnnexp.claims.verdict import combine, greater
+from cnnexp.claims.registry import Context, Outcome, claim
+from cnnexp.claims.verdict import beyond, combine, greater
 from cnnexp.stats import difference_interval, t_interval
 
 SHARP = 10.0  # points of accuracy: a drop of 10 points is ten times the error of a ~99% model
@@ -23,16 +23,6 @@ def drop(run, family: str, values) -> float:
     return acc_at(run, family, IDENTITY[family]) - sum(acc_at(run, family, v) for v in values) / len(values)
 
 
-def sharp_drop(drops) -> str:
-    """PASS if the drop is above SHARP points with 95% confidence, FAIL if below FLAT, else INCONCLUSIVE."""
-    mean, half = t_interval(drops)
-    if mean - half > SHARP:
-        return PASS
-    if mean + half < FLAT:
-        return FAIL
-    return INCONCLUSIVE
-
-
 @claim(
     "C11", "No built-in rotation or scale invariance",
     lecture="Sec. 4: 'CNNs are not inherently invariant to translation, rotation, or scale.'",
@@ -47,7 +37,7 @@ def sharp_drop(drops) -> str:
 def rotation_scale(ctx: Context) -> Outcome:
     runs = ctx.runs.get(*BASELINE)
     drops = {name: per_seed(runs, lambda r, f=f, v=v: drop(r, f, v)) for name, (f, v) in PROBES.items()}
-    parts = {name: sharp_drop(d) for name, d in drops.items()}
+    parts = {name: beyond(d, above=SHARP, below=FLAT) for name, d in drops.items()}
     curves = {f: {str(v): summary(per_seed(runs, lambda r, f=f, v=v: acc_at(r, f, v)))
                   for v in runs[0].invariance[f]["values"]} for f in ("rotate", "scale")}
     evidence = {"parts": parts, "clean_acc": summary(per_seed(runs, clean_acc)),

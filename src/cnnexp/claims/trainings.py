@@ -29,7 +29,6 @@ class Run:
     dir: Path
     metrics: dict
     invariance: dict
-    trained: bool  # False when it came from the cache
 
 
 def compose_train(overrides: Sequence[str]) -> DictConfig:
@@ -70,9 +69,12 @@ class Runs:
         self.fit_seconds = 0.0
         self.trained = self.cached = 0
         self._done: dict[str, list[Run]] = {}  # several claims share an arm: read or train it once
+        self._configs: dict[str, list[tuple[int, Path, DictConfig]]] = {}  # composed once, by validate()
 
     def configs(self, arm: str, overrides: Sequence[str]) -> list[tuple[int, Path, DictConfig]]:
         """Every seed's composed config and run dir; composing all first refuses a bad arm before any training."""
+        if arm in self._configs:
+            return self._configs[arm]
         out = []
         for seed in self.seeds:
             full = [*self.common, *overrides, f"seed={seed}", "resume=true", f"paths.data_dir={self.data_dir}"]
@@ -82,6 +84,7 @@ class Runs:
                 cfg.paths.output_dir = str(run_dir)
                 cfg.run_name = f"{arm}_seed{seed}"
             out.append((seed, run_dir, cfg))
+        self._configs[arm] = out
         return out
 
     def validate(self, arms: Sequence[tuple[str, Sequence[str]]]) -> None:
@@ -128,6 +131,6 @@ class Runs:
                 self.fit_seconds += time.perf_counter() - start
             inv_file = run_dir / "invariance.json"
             invariance = json.loads(inv_file.read_text()) if inv_file.is_file() else {}
-            runs.append(Run(arm, seed, run_dir, metrics, invariance, not cached))
+            runs.append(Run(arm, seed, run_dir, metrics, invariance))
         self._done[arm] = runs
         return runs

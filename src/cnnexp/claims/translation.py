@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from cnnexp.claims.arms import MLP, POOLED, POOLING, BASELINE, clean_acc, fmt, per_seed, shift_acc, summary
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import FAIL, PASS, Context, Outcome, claim
@@ -70,7 +72,7 @@ def pooling_translation(ctx: Context) -> Outcome:
     names = list(measures)
     ci = [t_interval(measures[p]["consistency"]) for p in names]
     ax2.bar(names, [a for a, _ in ci], yerr=[h for _, h in ci], capsize=4, color="tab:gray")
-    low = min(a - (h if h == h else 0) for a, h in ci)
+    low = min(a - (0 if math.isnan(h) else h) for a, h in ci)  # one seed: no interval
     ax2.set(ylim=(max(0, low - 5), 100), ylabel="shift consistency (%)", title="consistency (±3 px)")
     fig.suptitle("C10: pooling and small shifts (mean ± 95% CI over seeds)")
     key = ", ".join(f"{p} {fmt(measures[p]['consistency'])}" for p in names)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS
-from cnnexp.stats import difference_interval
+from cnnexp.stats import difference_interval, t_interval
 
 
 def all_hold(checks: dict[str, bool]) -> str:
@@ -20,6 +20,17 @@ def greater(a: Sequence[float], b: Sequence[float], margin: float = 0.0) -> str:
     if low > margin:
         return PASS
     if high < margin:
+        return FAIL
+    return INCONCLUSIVE
+
+
+def beyond(values: Sequence[float], above: float, below: float) -> str:
+    """PASS if mean(values) > `above` with 95% confidence, FAIL if it is < `below` with 95%
+    confidence, INCONCLUSIVE otherwise."""
+    mean, half = t_interval(values)
+    if mean - half > above:
+        return PASS
+    if mean + half < below:
         return FAIL
     return INCONCLUSIVE
 
