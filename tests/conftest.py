@@ -9,6 +9,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
+from cnnexp import resolvers
 from cnnexp.cli import CONF_DIR
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +36,7 @@ def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig
         "trainer.accelerator=cpu",
         "invariance=none",
     ]
+    resolvers.register()  # as cnnexp-train does on import; a test file may run alone
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
         cfg = compose("train", overrides=[*base, *overrides])
     with open_dict(cfg):

@@ -13,7 +13,7 @@ from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
 from cnnexp.invariance.metrics import fgsm_curve, shift_consistency, shift_stability, accuracy_curve
 from cnnexp.invariance.report import write_outputs
 from cnnexp.invariance.suite import grid, run_suite
-from cnnexp.invariance.transforms import FAMILIES, rotate, scale, shift
+from cnnexp.invariance.transforms import FAMILIES, affine, rotate, scale, shift, warp
 from cnnexp.models.lenet5 import LeNet5
 
 
@@ -116,15 +116,43 @@ def test_suite_files_follow_the_schema(tmp_path):
 def test_augmentation_is_seeded_by_step_and_off_by_default():
     x = torch.rand(16, 1, 28, 28)
     assert BatchAugment()(x, step=3) is x
-    aug = BatchAugment(max_shift=2, max_degrees=10, scale_range=(0.9, 1.1), groups=4, seed=1)
+    aug = BatchAugment(max_shift=2, max_degrees=10, scale_range=(0.9, 1.1), seed=1)
     assert torch.equal(aug(x, 5), aug(x, 5)) and not torch.equal(aug(x, 5), aug(x, 6))
     assert aug(x, 5).shape == x.shape
 
 
-def test_shift_augmentation_uses_whole_pixel_moves():
-    x = dot(size=12)[:1].expand(8, 1, 12, 12).contiguous()
-    out = BatchAugment(max_shift=1, groups=8, seed=0)(x, 0)
-    assert torch.equal(out.flatten(1).sum(1), torch.ones(8))  # every dot survives, exactly one pixel
+def test_shift_augmentation_uses_whole_pixel_moves_per_image():
+    x = dot(row=5, col=5, size=12)[:1].expand(64, 1, 12, 12).contiguous()
+    out = BatchAugment(max_shift=1, seed=0)(x, 0)
+    assert torch.equal(out.flatten(1).sum(1), torch.ones(64))  # every dot survives, exactly one pixel
+    # Each image draws its own move: all nine of the 3x3 neighbourhood occur in one batch.
+    assert len({tuple(i.nonzero()[0].tolist()) for i in out[:, 0]}) == 9
+
+
+def test_elastic_augmentation_moves_pixels_smoothly_by_at_most_its_size():
+    aug = BatchAugment(elastic=2.5, seed=3)
+    field = aug._elastic_field(torch.zeros(16, 1, 28, 28), torch.Generator().manual_seed(0))
+    assert field.shape == (16, 28, 28, 2)
+    assert 1.0 < field.abs().amax() <= 1.25 * 2.5  # bicubic overshoots its control points by < 25%
+    # Smooth: neighbouring pixels move by < 1 px relative to each other, so the warp never folds a stroke over.
+    assert field.diff(dim=1).abs().amax() < 1 and field.diff(dim=2).abs().amax() < 1
+    # Different per image, the same for the same (seed, step), none at all when off.
+    x = torch.rand(16, 1, 28, 28)
+    assert torch.equal(aug(x, 7), aug(x, 7)) and not torch.equal(aug(x, 7)[0], aug(x, 7)[1])
+    assert BatchAugment(max_shift=1)._elastic_field(x, torch.Generator()) is None
+
+
+@pytest.mark.parametrize("h,w", [(28, 28), (20, 32)])
+def test_warp_gives_each_image_the_evaluation_affine_of_its_own_setting(h, w):
+    torch.manual_seed(0)
+    x = torch.zeros(6, 1, h, w)
+    x[..., 6:-6, 6:-6] = torch.rand(6, 1, h - 12, w - 12)  # background border, as in MNIST
+    dx, dy = torch.tensor([0, 1, -2, 3, 0, 2]), torch.tensor([0, -1, 2, 0, 3, 1])
+    degrees, factor = torch.tensor([0.0, 10, -20, 45, 90, -7]), torch.tensor([1.0, 1.1, 0.9, 1.2, 0.8, 1.0])
+    out = warp(x, dx, dy, degrees, factor)
+    for i in range(6):
+        expected = affine(x[i:i + 1], int(dx[i]), int(dy[i]), float(degrees[i]), float(factor[i]))
+        torch.testing.assert_close(out[i:i + 1], expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("dx,dy", [(3, -2), (-8, 8), (0, 5), (27, 0)])

@@ -80,6 +80,20 @@ def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
     assert own == pytest.approx(inv["shift_x"]["acc"][inv["shift_x"]["values"].index(3)], abs=0.005)
 
 
+def test_ema_run_tests_the_averaged_weights_validation_chose(train_cfg):
+    cfg = train_cfg("data.train_size=2000", "trainer.max_epochs=2", "callbacks=ema", "callbacks.ema.decay=0.9",
+                    *TINY)
+    metrics = train(cfg)
+    [best] = (Path(cfg.paths.output_dir) / "checkpoints").glob("best-*.ckpt")
+    ckpt = torch.load(best, weights_only=True)
+    averaged, raw = ckpt["state_dict"], ckpt["current_model_state"]
+    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged)  # two different sets of weights
+    test = load_split("MNIST", cfg.paths.data_dir, train=False, download=False)
+    with torch.no_grad():
+        logits = cnnexp.load_classifier(best)(test.images.float() / 255)
+    assert (logits.argmax(1) == test.labels).float().mean().item() == pytest.approx(metrics["test/acc"], abs=1e-6)
+
+
 def test_same_seed_gives_identical_metrics(train_cfg, tmp_path):
     first = train(train_cfg(*TINY))
     again = train_cfg(*TINY, f"paths.root_dir={tmp_path / 'again'}")

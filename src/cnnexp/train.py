@@ -131,6 +131,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     fit_s = time.perf_counter() - start
     checkpoint = callbacks["model_checkpoint"]
+    # A weight-averaging callback (e.g. EMA) saves the averaged weights as the checkpoint's state_dict
+    # (the ones validation scored), but on loading any checkpoint it puts the raw training weights
+    # back into the module; without it, the test loads exactly the weights that were selected.
+    trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, L.pytorch.callbacks.WeightAveraging)]
     tested = trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint.best_model_path or None,
                           verbose=False)[0]
 
