@@ -28,8 +28,6 @@ BAD = [
     ("model.kernel_size=2.5", "model.kernel_size=2.5: must be an integer >= 1"),
     ("data.on_device=yes", "data.on_device='yes': must be true or false"),
     ("data.on_device=1", "data.on_device=1: must be true or false"),
-    ("augment.elastic=-1", "augment.elastic=-1: must be a number of pixels >= 0"),
-    ("augment.elastic_grid=1", "augment.elastic_grid=1: must be an integer >= 2"),
     ("model.padding=40 model.padding_mode=reflect", "layer c1 gets a 32x32 input; reflect padding must be < 32"),
 ]
 

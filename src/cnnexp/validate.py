@@ -147,10 +147,6 @@ def check_augment(cfg: Mapping) -> None:
     degrees = _get(cfg, "augment.max_degrees")
     if isinstance(degrees, bool) or not isinstance(degrees, int | float) or not 0 <= degrees <= 180:
         raise ConfigError(f"augment.max_degrees={degrees!r}: must be a number in [0, 180]")
-    elastic = _get(cfg, "augment.elastic")
-    if isinstance(elastic, bool) or not isinstance(elastic, int | float) or elastic < 0:
-        raise ConfigError(f"augment.elastic={elastic!r}: must be a number of pixels >= 0")
-    _int(cfg, "augment.elastic_grid", 2)
     lo_hi = _get(cfg, "augment.scale_range")
     if (not isinstance(lo_hi, list | tuple) or len(lo_hi) != 2
             or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo_hi)

@@ -1,7 +1,6 @@
 """Training augmentation on whole batches, with the evaluation's geometry (`invariance.transforms`).
 
-Every image gets its own random move, rotation, scale and (optionally) elastic distortion,
-applied to the whole batch by one `warp` (one `grid_sample`), on whatever device the batch is
+Every image gets its own random move, rotation and scale, applied to the whole batch by one `warp` (one `grid_sample`), on whatever device the batch is
 on. The draws depend only on (seed, global step), so a resumed run augments exactly as an
 uninterrupted one.
 """
@@ -9,17 +8,15 @@ uninterrupted one.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from cnnexp.invariance.transforms import warp
 
 
 class BatchAugment:
     def __init__(self, max_shift: int = 0, max_degrees: float = 0.0, scale_range: tuple[float, float] = (1.0, 1.0),
-                 elastic: float = 0.0, elastic_grid: int = 4, seed: int = 0):
+                 seed: int = 0):
         self.max_shift, self.max_degrees = int(max_shift), float(max_degrees)
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
-        self.elastic, self.elastic_grid = float(elastic), int(elastic_grid)
         self.seed = seed
 
     @property
@@ -28,7 +25,7 @@ class BatchAugment:
 
     @property
     def is_shift_only(self) -> bool:
-        return self.max_degrees == 0 and self.scale_range == (1.0, 1.0) and self.elastic == 0
+        return self.max_degrees == 0 and self.scale_range == (1.0, 1.0)
 
     def __call__(self, x: torch.Tensor, step: int) -> torch.Tensor:
         if self.is_identity:
@@ -38,17 +35,4 @@ class BatchAugment:
         dx, dy = torch.randint(-self.max_shift, self.max_shift + 1, (2, n), generator=g)
         degrees = (torch.rand(n, generator=g) * 2 - 1) * self.max_degrees
         factor = lo + torch.rand(n, generator=g) * (hi - lo)
-        return warp(x, dx, dy, degrees, factor, nearest=self.is_shift_only, displacement=self._elastic_field(x, g))
-
-    def _elastic_field(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor | None:
-        """A smooth random displacement per image (Simard et al. 2003): an `elastic_grid` x
-        `elastic_grid` lattice of control points, each moved by up to `elastic` px, interpolated
-        bicubically to every pixel (which may overshoot a control point's move by up to ~20%).
-        Smooth like Simard's Gaussian-filtered noise at a fraction of its cost (a Gaussian blur
-        of per-pixel noise would cost more than the rest of the augmentation)."""
-        if self.elastic == 0:
-            return None
-        k = self.elastic_grid
-        moves = (torch.rand(len(x), 2, k, k, generator=g) * 2 - 1) * self.elastic
-        field = F.interpolate(moves, size=x.shape[-2:], mode="bicubic", align_corners=True)
-        return field.permute(0, 2, 3, 1)
+        return warp(x, dx, dy, degrees, factor, nearest=self.is_shift_only)

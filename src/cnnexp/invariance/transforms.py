@@ -28,11 +28,10 @@ def affine(x: torch.Tensor, dx: int = 0, dy: int = 0, degrees: float = 0.0, fact
 
 
 def warp(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, degrees: torch.Tensor, factor: torch.Tensor,
-         nearest: bool = False, displacement: torch.Tensor | None = None) -> torch.Tensor:
+         nearest: bool = False) -> torch.Tensor:
     """`affine` with a setting per image: image i scaled by factor[i], rotated degrees[i]
     counter-clockwise about the centre, then moved by (dx[i], dy[i]) pixels. `nearest` sampling
-    keeps whole-pixel moves exact (bilinear adds ~1e-6 grid error). `displacement` (N, H, W, 2),
-    in pixels (x, y), moves each output pixel's source point further: an elastic distortion."""
+    keeps whole-pixel moves exact (bilinear adds ~1e-6 grid error)."""
     n, _, h, w = x.shape
     dx, dy, degrees, factor = (t.to(x.device, x.dtype).reshape(n) for t in (dx, dy, degrees, factor))
     rad = torch.deg2rad(degrees)
@@ -46,8 +45,6 @@ def warp(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, degrees: torch.Ten
     theta = torch.stack([torch.stack([a, b, -(a * tx + b * ty)], -1),
                          torch.stack([c, d, -(c * tx + d * ty)], -1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    if displacement is not None:
-        grid = grid + displacement.to(x.device, x.dtype) * torch.tensor([2 / w, 2 / h], device=x.device)
     return F.grid_sample(x, grid, mode="nearest" if nearest else "bilinear", padding_mode="zeros",
                          align_corners=False)
 
