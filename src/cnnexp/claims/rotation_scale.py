@@ -68,8 +68,8 @@ def matching_auc(run, augment: str) -> float:
     "C12", "Augmentation helps against the transform it shows",
     lecture="Sec. 4: 'applying data augmentation by shifting, rotating, or scaling images can make CNN more "
             "robust during CNN training.'",
-    method="LeNet-5 trained with random shifts (±2 px), rotations (±15°) or scalings (0.85-1.15), applied to "
-           "whole training batches, against the same network without augmentation (same recipe, seeds, data). "
+    method="LeNet-5 trained with random shifts (±2 px), rotations (±15°) or scalings (0.85-1.15), drawn per "
+           "image, against the same network without augmentation (same recipe, seeds, data). "
            "Robustness = normalised area under the accuracy curve of the matching transform over the suite's "
            "grid (shifts: mean of horizontal and vertical). The clean-accuracy cost is reported.",
     rule="For each augmentation: PASS if its matching AUC exceeds the unaugmented network's with 95% "

@@ -1,8 +1,8 @@
 """Training augmentation on whole batches, with the evaluation's geometry (`invariance.transforms`).
 
-Every image gets its own random move, rotation and scale, applied to the whole batch by one `warp` (one `grid_sample`), on whatever device the batch is
-on. The draws depend only on (seed, global step), so a resumed run augments exactly as an
-uninterrupted one.
+Every image gets its own random move, rotation and scale, applied to the whole batch by one
+`warp` (one `grid_sample`) on whatever device the batch is on. The draws depend only on
+(seed, global step), so a resumed run augments exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
