@@ -43,8 +43,13 @@ def test_checkpoints_are_written_through_a_rename(tmp_path, monkeypatch):
     assert sorted(p.name for p in target.parent.iterdir()) == ["last.ckpt"]  # no temporary left
 
 
-def test_training_steps_match_a_hand_written_loop(tmp_path):
-    """Lightning's path takes exactly the hand-written loop's optimizer and schedule steps."""
+@pytest.mark.parametrize("optimizer,label_smoothing", [
+    (functools.partial(torch.optim.AdamW, lr=1e-2, weight_decay=5e-4), 0.0),
+    (functools.partial(torch.optim.SGD, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4), 0.1),
+], ids=["adamw", "sgd-nesterov-smoothed"])
+def test_training_steps_match_a_hand_written_loop(tmp_path, optimizer, label_smoothing):
+    """Lightning's path takes exactly the hand-written loop's optimizer and schedule steps, with the
+    training loss the config asks for."""
     import lightning as L
     import torch.nn.functional as F
 
@@ -52,18 +57,19 @@ def test_training_steps_match_a_hand_written_loop(tmp_path):
 
     torch.manual_seed(0)
     images, labels = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8), torch.randint(0, 10, (40,))
-    optimizer = functools.partial(torch.optim.AdamW, lr=1e-2, weight_decay=5e-4)
-    scheduler = functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=1e-2, total_steps=5, pct_start=0.4)
+    scheduler = functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=optimizer.keywords["lr"],
+                                  total_steps=5, pct_start=0.4)
 
     torch.manual_seed(1)
     hand = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5())
     torch.manual_seed(1)
-    module = ClassifierModule(Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()), 10, optimizer, scheduler)
+    module = ClassifierModule(Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()), 10, optimizer, scheduler,
+                              label_smoothing=label_smoothing)
 
     opt = optimizer(params=hand.parameters())
     sched = scheduler(opt)
     for x, y in TensorBatches(images, labels, 8):
-        loss = F.cross_entropy(hand(x), y)
+        loss = F.cross_entropy(hand(x), y, label_smoothing=label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -25,6 +25,8 @@ BAD = [
     ("trainer.max_epochs=0", "trainer.max_epochs=0: must be an integer >= 1"),
     ("trainer.accelerator=tpu", "trainer.accelerator='tpu': must be one of"),
     ("optim.optimizer.lr=0", "optim.optimizer.lr=0: must be a number > 0"),
+    ("optim.label_smoothing=1", "optim.label_smoothing=1: must be a number in [0, 1)"),
+    ("optim=sgd_onecycle optim.label_smoothing=-0.1", "optim.label_smoothing=-0.1: must be a number in [0, 1)"),
     ("model.kernel_size=2.5", "model.kernel_size=2.5: must be an integer >= 1"),
     ("data.on_device=yes", "data.on_device='yes': must be true or false"),
     ("data.on_device=1", "data.on_device=1: must be true or false"),
@@ -43,6 +45,11 @@ def test_bad_value_is_named(train_cfg, override, message):
 @pytest.mark.parametrize("model", ["lenet5", "lenet5_1998", "mlp", "cnn"])
 def test_every_shipped_model_config_is_valid(train_cfg, model):
     validate(OmegaConf.to_container(train_cfg(f"model={model}"), resolve=True))
+
+
+@pytest.mark.parametrize("optim", ["adamw_onecycle", "sgd", "sgd_onecycle"])
+def test_every_shipped_optim_config_is_valid(train_cfg, optim):
+    validate(OmegaConf.to_container(train_cfg(f"optim={optim}"), resolve=True))
 
 
 @pytest.mark.parametrize("pooling", ["max", "avg", "lp", "blur", "none"])

@@ -23,12 +23,14 @@ CHECK_EVERY = 50  # steps between loss checks on an accelerator
 class ClassifierModule(L.LightningModule):
     def __init__(self, model: Classifier, num_classes: int, optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "step",
-                 config: dict | None = None, augment: BatchAugment | None = None):
+                 config: dict | None = None, augment: BatchAugment | None = None, label_smoothing: float = 0.0):
         super().__init__()
         self.model = model
         self.augment = augment
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.scheduler_interval = scheduler_interval
+        # The training loss only: validation and test report plain cross-entropy, comparable across runs.
+        self.label_smoothing = label_smoothing
         self.automatic_optimization = False  # see training_step
         # Plain-data run config, stored in checkpoints so a checkpoint can rebuild its model.
         self.config = config or {}
@@ -71,7 +73,7 @@ class ClassifierModule(L.LightningModule):
         optimizer = self.optimizers()
         x, y = batch
         logits = self(x)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
         # On the CPU reading the loss is free; on an accelerator it would stall the queue every
         # step, so there it is read every CHECK_EVERY steps (the message then says "by step").
         if self.device.type == "cpu" or batch_idx % CHECK_EVERY == 0:

@@ -113,7 +113,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     net = classifier.net
     optim = instantiate(cfg.optim)
     module = ClassifierModule(classifier, cfg.data.num_classes, optim.optimizer, optim.scheduler,
-                              cfg.optim.interval, config, augment=instantiate(cfg.augment))
+                              cfg.optim.interval, config, augment=instantiate(cfg.augment),
+                              label_smoothing=cfg.optim.label_smoothing)
     callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
     if cfg.trainer.enable_progress_bar:
         # Lightning's bar refreshes every step by default, gathering its metrics each time.

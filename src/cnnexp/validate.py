@@ -161,6 +161,9 @@ def check_training(cfg: Mapping) -> None:
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
     _positive(cfg, "optim.optimizer.lr")
+    smoothing = _get(cfg, "optim.label_smoothing")
+    if isinstance(smoothing, bool) or not isinstance(smoothing, int | float) or not 0 <= smoothing < 1:
+        raise ConfigError(f"optim.label_smoothing={smoothing!r}: must be a number in [0, 1)")
     check_optimized_metric(cfg)
 
 

@@ -33,7 +33,7 @@ def warp(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, degrees: torch.Ten
     counter-clockwise about the centre, then moved by (dx[i], dy[i]) pixels. `nearest` sampling
     keeps whole-pixel moves exact (bilinear adds ~1e-6 grid error)."""
     n, _, h, w = x.shape
-    dx, dy, degrees, factor = (t.to(x.device, x.dtype).reshape(n) for t in (dx, dy, degrees, factor))
+    dx, dy, degrees, factor = (t.to(x.device, x.dtype).reshape(n, 1, 1, 1) for t in (dx, dy, degrees, factor))
     rad = torch.deg2rad(degrees)
     cos, sin = torch.cos(rad) / factor, torch.sin(rad) / factor
     # grid_sample pulls: the grid maps each output pixel back to its source, i.e. the inverse
@@ -42,9 +42,14 @@ def warp(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, degrees: torch.Ten
     a, b = cos, -sin * h / w
     c, d = sin * w / h, cos
     tx, ty = 2 * dx / w, 2 * dy / h
-    theta = torch.stack([torch.stack([a, b, -(a * tx + b * ty)], -1),
-                         torch.stack([c, d, -(c * tx + d * ty)], -1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # The pixel centres in those coordinates (affine_grid's, align_corners=False). The grid is built
+    # as (N, 2, H, W) by broadcasting and handed over permuted: affine_grid's matmul over a
+    # materialized base grid cost more than the sampling itself on a CPU (measured ~5x this).
+    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w)
+    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
+    per_x, per_y = torch.cat([a, c], 1), torch.cat([b, d], 1)
+    offset = torch.cat([-(a * tx + b * ty), -(c * tx + d * ty)], 1)
+    grid = (xs * per_x + (ys * per_y + offset)).permute(0, 2, 3, 1)
     return F.grid_sample(x, grid, mode="nearest" if nearest else "bilinear", padding_mode="zeros",
                          align_corners=False)
 
