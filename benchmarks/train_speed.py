@@ -5,6 +5,10 @@ threads) for one epoch, alternating, `--rounds` times each; prints images/s of e
 median ratio. The hand-written side is the loop a user would write over the same in-memory
 tensors: same model, batch, optimizer settings, schedule and thread count.
 
+A third side, the same step in the smallest LightningModule Lightning allows (manual optimization,
+no logger, no callbacks), shows how much of the gap is Lightning's own per-step loop rather than
+cnnexp's: cnnexp cannot be faster than that floor while it runs on Lightning's Trainer.
+
     .venv/bin/python benchmarks/train_speed.py [--rounds 3] [--epochs 1] [--threads 2]
 """
 
@@ -16,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import lightning as L
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
@@ -23,22 +28,30 @@ from omegaconf import DictConfig
 
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.models.lenet5 import LeNet5
+from cnnexp.callbacks.throughput import TrainThroughput
 from cnnexp.classifier import Preprocess
 from cnnexp.cli import CONF_DIR
+from cnnexp.console import quiet_lightning
+from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def hand_written(dm: ImageDataModule, epochs: int, optim: DictConfig) -> float:
-    """The loop a user would write: in-memory tensors, random permutation, slice, step."""
+def _net_and_optim(dm: ImageDataModule, epochs: int, optim: DictConfig):
     torch.manual_seed(0)
     net = torch.nn.Sequential(Preprocess(dm.mean, dm.std, pad=2), LeNet5())
-    x_all, y_all = dm.splits["train"]
-    steps = epochs * -(-len(y_all) // dm.batch_size)
+    steps = epochs * -(-len(dm.splits["train"][1]) // dm.batch_size)
     opt = torch.optim.AdamW(net.parameters(), lr=optim.optimizer.lr, weight_decay=optim.optimizer.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=optim.scheduler.max_lr, total_steps=steps,
                                                 pct_start=optim.scheduler.pct_start)
+    return net, opt, sched
+
+
+def hand_written(dm: ImageDataModule, epochs: int, optim: DictConfig) -> float:
+    """The loop a user would write: in-memory tensors, random permutation, slice, step."""
+    net, opt, sched = _net_and_optim(dm, epochs, optim)
+    x_all, y_all = dm.splits["train"]
     start = time.perf_counter()
     for _ in range(epochs):
         perm = torch.randperm(len(y_all))
@@ -51,6 +64,40 @@ def hand_written(dm: ImageDataModule, epochs: int, optim: DictConfig) -> float:
             opt.step()
             sched.step()
     return epochs * len(y_all) / (time.perf_counter() - start)
+
+
+class _MinimalModule(L.LightningModule):
+    """The hand-written step inside Lightning, nothing else: no metrics, logging or hooks of its own."""
+
+    def __init__(self, net, opt, sched):
+        super().__init__()
+        self.net, self._opt, self._sched = net, opt, sched
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self.net(x), y)
+        opt = self.optimizers()
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        opt.step()
+        self._sched.step()
+
+    def configure_optimizers(self):
+        return self._opt
+
+
+def lightning_floor(dm: ImageDataModule, epochs: int, optim: DictConfig) -> float:
+    """Images/s of the hand-written step run by Lightning's Trainer with every extra turned off."""
+    timer = TrainThroughput()
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, callbacks=[timer],
+                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                            default_root_dir=tmp)
+        x, y = dm.splits["train"]
+        trainer.fit(_MinimalModule(*_net_and_optim(dm, epochs, optim)),
+                    train_dataloaders=TensorBatches(x, y, dm.batch_size, EpochPermutation(len(y), 0)))
+    return timer.images_per_second
 
 
 def config(data_dir: Path, root_dir: str, epochs: int, threads: int) -> DictConfig:
@@ -79,16 +126,20 @@ def main() -> None:
     optim = config(args.data_dir, "unused", args.epochs, args.threads).optim
     dm = ImageDataModule("mnist", str(args.data_dir), batch_size=128, mean=(0.1307,), std=(0.3081,))
     dm.setup()
-    hand, ours = [], []
+    quiet_lightning()
+    hand, floor, ours = [], [], []
     for r in range(args.rounds):
         hand.append(hand_written(dm, args.epochs, optim))
+        floor.append(lightning_floor(dm, args.epochs, optim))
         ours.append(cnnexp_path(args.epochs, args.data_dir, args.threads))
-        print(f"round {r + 1}: hand-written {hand[-1]:,.0f} img/s, cnnexp {ours[-1]:,.0f} img/s, "
-              f"ratio {ours[-1] / hand[-1]:.3f}", flush=True)
-    ratios = [o / h for o, h in zip(ours, hand)]
-    print(f"median: hand-written {statistics.median(hand):,.0f} img/s, cnnexp {statistics.median(ours):,.0f} img/s, "
-          f"ratio {statistics.median(ratios):.3f} (threads={torch.get_num_threads()})")
-
+        print(f"round {r + 1}: hand-written {hand[-1]:,.0f} img/s, bare Lightning {floor[-1]:,.0f} img/s "
+              f"(ratio {floor[-1] / hand[-1]:.3f}), cnnexp {ours[-1]:,.0f} img/s (ratio {ours[-1] / hand[-1]:.3f})",
+              flush=True)
+    median = statistics.median
+    print(f"median: hand-written {median(hand):,.0f} img/s, bare Lightning {median(floor):,.0f} img/s, "
+          f"cnnexp {median(ours):,.0f} img/s (threads={torch.get_num_threads()})")
+    print(f"median ratio to the hand-written loop: bare Lightning {median(f / h for f, h in zip(floor, hand)):.3f}, "
+          f"cnnexp {median(o / h for o, h in zip(ours, hand)):.3f} (target >= 0.95)")
 
 if __name__ == "__main__":
     main()

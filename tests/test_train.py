@@ -167,3 +167,15 @@ def test_ddp_cpu_two_processes_test_on_the_whole_test_set(tmp_path, data_dir):
         correct = sum((model(images[i:i + 2000].float() / 255).argmax(-1) == labels[i:i + 2000]).sum().item()
                       for i in range(0, 10_000, 2000))
     assert metrics["test/acc"] == pytest.approx(correct / 10_000, abs=1e-6)
+
+
+def test_lenet5_best_recipe_trains_the_lectures_lenet5(train_cfg):
+    """The preset behind the README's best figure: the lecture's LeNet-5 unchanged, SGD with Nesterov
+    momentum and label smoothing, per-image distortions, EMA weights tested."""
+    cfg = train_cfg("experiment=lenet5_best", "data.train_size=1000", "trainer.max_epochs=1", "invariance=none")
+    assert cfg.model.name == "lenet5" and cfg.optim.optimizer._target_ == "torch.optim.SGD"
+    assert cfg.optim.optimizer.nesterov and cfg.optim.label_smoothing > 0 and "ema" in cfg.callbacks
+    assert cfg.augment.max_degrees > 0 and not cfg.invariance.enabled
+    metrics = train(cfg)
+    assert metrics["params/trainable"] == 61_706
+    assert 0 <= metrics["test/acc"] <= 1 and metrics["epochs"] == 1
