@@ -43,8 +43,8 @@ def warp(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, degrees: torch.Ten
     c, d = sin * w / h, cos
     tx, ty = 2 * dx / w, 2 * dy / h
     # The pixel centres in those coordinates (affine_grid's, align_corners=False). The grid is built
-    # as (N, 2, H, W) by broadcasting and handed over permuted: affine_grid's matmul over a
-    # materialized base grid cost more than the sampling itself on a CPU (measured ~5x this).
+    # as (N, 2, H, W) by broadcasting and handed over permuted, not by affine_grid's batched matmul
+    # over a materialized base grid: the whole warp runs 1.5x faster on a 2-thread CPU (batch 128-256).
     xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w)
     ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
     per_x, per_y = torch.cat([a, c], 1), torch.cat([b, d], 1)
