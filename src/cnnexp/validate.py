@@ -45,10 +45,11 @@ def _choice(cfg: Mapping, key: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"{key}={value!r}: must be one of {', '.join(allowed)}")
 
 
-def _positive(cfg: Mapping, key: str) -> None:
+def _number(cfg: Mapping, key: str, ok: Callable[[float], bool], allowed: str) -> None:
+    """A plain number (not a bool) for which `ok` holds; else "must be a number <allowed>"."""
     value = _get(cfg, key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigError(f"{key}={value!r}: must be a number > 0")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+        raise ConfigError(f"{key}={value!r}: must be a number {allowed}")
 
 
 def check_data(cfg: Mapping) -> None:
@@ -144,9 +145,7 @@ def check_model(cfg: Mapping) -> None:
 
 def check_augment(cfg: Mapping) -> None:
     _int(cfg, "augment.max_shift", 0)
-    degrees = _get(cfg, "augment.max_degrees")
-    if isinstance(degrees, bool) or not isinstance(degrees, int | float) or not 0 <= degrees <= 180:
-        raise ConfigError(f"augment.max_degrees={degrees!r}: must be a number in [0, 180]")
+    _number(cfg, "augment.max_degrees", lambda v: 0 <= v <= 180, "in [0, 180]")
     lo_hi = _get(cfg, "augment.scale_range")
     if (not isinstance(lo_hi, list | tuple) or len(lo_hi) != 2
             or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo_hi)
@@ -160,10 +159,8 @@ def check_training(cfg: Mapping) -> None:
     _int(cfg, "threads", 1, optional=True)
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
-    _positive(cfg, "optim.optimizer.lr")
-    smoothing = _get(cfg, "optim.label_smoothing")
-    if isinstance(smoothing, bool) or not isinstance(smoothing, int | float) or not 0 <= smoothing < 1:
-        raise ConfigError(f"optim.label_smoothing={smoothing!r}: must be a number in [0, 1)")
+    _number(cfg, "optim.optimizer.lr", lambda v: v > 0, "> 0")
+    _number(cfg, "optim.label_smoothing", lambda v: 0 <= v < 1, "in [0, 1)")
     check_optimized_metric(cfg)
 
 
