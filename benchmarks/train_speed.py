@@ -9,12 +9,19 @@ A third side, the same step in the smallest LightningModule Lightning allows (ma
 no logger, no callbacks), shows how much of the gap is Lightning's own per-step loop rather than
 cnnexp's: cnnexp cannot be faster than that floor while it runs on Lightning's Trainer.
 
+Each side runs with the process settings it would have on its own: `import lightning` switches on
+an NVML-based CUDA check that AdamW pays on every step (see cnnexp/cuda_check.py), so the
+hand-written side runs without it (its script never imports Lightning), the bare Lightning side
+with it, and cnnexp with it until `train` drops it.
+
     .venv/bin/python benchmarks/train_speed.py [--rounds 3] [--epochs 1] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -30,6 +37,7 @@ from cnnexp.callbacks.throughput import TrainThroughput
 from cnnexp.classifier import Preprocess
 from cnnexp.cli import CONF_DIR
 from cnnexp.console import quiet_lightning
+from cnnexp.cuda_check import NVML_CHECK
 from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.models.lenet5 import LeNet5
@@ -48,6 +56,20 @@ def _net_and_optim(dm: ImageDataModule, epochs: int, optim: DictConfig
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=optim.scheduler.max_lr, total_steps=steps,
                                                 pct_start=optim.scheduler.pct_start)
     return net, opt, sched
+
+
+@contextlib.contextmanager
+def _lightning_imported(imported: bool):
+    """The NVML check as `import lightning` leaves it (on), or as a plain torch process has it (off)."""
+    before = os.environ.pop(NVML_CHECK, None)
+    if imported:
+        os.environ[NVML_CHECK] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(NVML_CHECK, None)
+        if before is not None:
+            os.environ[NVML_CHECK] = before
 
 
 def hand_written(dm: ImageDataModule, epochs: int, optim: DictConfig) -> float:
@@ -131,9 +153,12 @@ def main() -> None:
     quiet_lightning()
     hand, floor, ours = [], [], []
     for r in range(args.rounds):
-        hand.append(hand_written(dm, args.epochs, optim))
-        floor.append(lightning_floor(dm, args.epochs, optim))
-        ours.append(cnnexp_path(args.epochs, args.data_dir, args.threads))
+        with _lightning_imported(False):
+            hand.append(hand_written(dm, args.epochs, optim))
+        with _lightning_imported(True):
+            floor.append(lightning_floor(dm, args.epochs, optim))
+        with _lightning_imported(True):
+            ours.append(cnnexp_path(args.epochs, args.data_dir, args.threads))
         print(f"round {r + 1}: hand-written {hand[-1]:,.0f} img/s, bare Lightning {floor[-1]:,.0f} img/s "
               f"(ratio {floor[-1] / hand[-1]:.3f}), cnnexp {ours[-1]:,.0f} img/s (ratio {ours[-1] / hand[-1]:.3f})",
               flush=True)

@@ -1,8 +1,10 @@
 """End-to-end training: what a run leaves on disk and in TensorBoard, through the API and the CLI."""
 
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 import cnnexp
+from cnnexp.cuda_check import NVML_CHECK
 from cnnexp.data.torchvision_sets import load_split
 from cnnexp.train import train
 
@@ -102,6 +105,15 @@ def test_same_seed_gives_identical_metrics(train_cfg, tmp_path):
     # Everything but wall-clock figures is identical (same machine, same thread count).
     timing = ("time/fit_s", "throughput/train_img_s")
     assert {k: v for k, v in first.items() if k not in timing} == {k: v for k, v in second.items() if k not in timing}
+
+
+def test_cpu_run_leaves_no_thread_behind_and_drops_lightnings_nvml_check(train_cfg, monkeypatch):
+    threads = threading.active_count()
+    # `import lightning` sets it; with it, AdamW's every step reloads NVML (~70 us on a machine without a driver).
+    monkeypatch.setenv(NVML_CHECK, "1")
+    train(train_cfg(*TINY))
+    assert NVML_CHECK not in os.environ
+    assert threading.active_count() == threads  # e.g. no TensorBoard writer thread left running
 
 
 @pytest.mark.parametrize("model,params", [("lenet5_1998", 60_000), ("mlp", 238_510), ("cnn", 421_642)])

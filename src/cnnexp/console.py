@@ -14,13 +14,15 @@ class _DropTips(logging.Filter):
 def quiet_lightning() -> None:
     """Call after `import lightning`.
 
-    Lightning attaches its own console handler to the `lightning` logger; under Hydra the root
-    logger already prints (and writes the run's log file), so every line came out twice.
+    Lightning gives its `lightning`, `lightning.pytorch` and `lightning.fabric` loggers a console
+    handler each (the last two only when the root logger has none yet, i.e. outside Hydra), so a
+    message could come out two or three times. One prints: the root logger's under Hydra (it also
+    writes the run's log file), else the `lightning` logger's.
     """
     root_has_handlers = logging.getLogger().hasHandlers()
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logger = logging.getLogger(name)
-        if root_has_handlers:
+        if name != "lightning" or root_has_handlers:
             for handler in list(logger.handlers):
                 if type(handler) is logging.StreamHandler:
                     logger.removeHandler(handler)

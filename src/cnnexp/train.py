@@ -97,6 +97,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     from cnnexp.classifier import build_classifier
     from cnnexp.console import quiet_lightning
+    from cnnexp.cuda_check import use_default_cuda_check
     from cnnexp.files import write_json
     from cnnexp.models.summary import count_parameters
     from cnnexp.module import ClassifierModule
@@ -127,6 +128,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         log.info("resume: continuing %s from global step %d", resume_from, step)
     loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers)
+    if trainer.strategy.root_device.type == "cpu":
+        use_default_cuda_check()
 
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
@@ -166,6 +169,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         writer.add_custom_scalars(custom_scalars_layout(curves))
         settings = {k: config[k] for k in HPARAM_SECTIONS}
         write_hparams(writer, flatten(settings), {k: v for k, v in metrics.items() if "/" in k}, new_scalars)
+        writer.close()  # its event-writer thread would outlive the run in a process that goes on
     return metrics
 
 
