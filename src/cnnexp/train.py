@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,11 @@ def cpu_processes(trainer_cfg: DictConfig) -> int:
     return devices if isinstance(devices, int) and devices > 0 else os.cpu_count() or 1
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
+def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, float]:
     """Run one training job described by a composed `train` config; return its metrics.
+
+    `extra_callbacks`: Lightning callbacks to run besides the config's, for objects a config cannot
+    describe (e.g. one holding a benchmark's own model).
 
     With `resume=true` a run dir that holds metrics.json is finished and is skipped; one that holds
     checkpoints/last.ckpt continues from it.
@@ -127,7 +131,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger_kwargs["purge_step"] = step
         log.info("resume: continuing %s from global step %d", resume_from, step)
     loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
-    trainer = instantiate(cfg.trainer, callbacks=list(callbacks.values()), logger=loggers)
+    trainer = instantiate(cfg.trainer, callbacks=[*callbacks.values(), *extra_callbacks], logger=loggers)
     if trainer.strategy.root_device.type == "cpu":
         use_default_cuda_check()
 
