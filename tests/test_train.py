@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 import yaml
@@ -114,6 +115,19 @@ def test_cpu_run_leaves_no_thread_behind_and_drops_lightnings_nvml_check(train_c
     train(train_cfg(*TINY))
     assert NVML_CHECK not in os.environ
     assert threading.active_count() == threads  # e.g. no TensorBoard writer thread left running
+
+
+def test_extra_callbacks_run_beside_the_configs(train_cfg):
+    class CountSteps(L.Callback):
+        steps = 0
+
+        def on_train_batch_end(self, trainer, *args):
+            self.steps += 1
+
+    counter = CountSteps()
+    metrics = train(train_cfg(*TINY, "trainer.max_epochs=2"), extra_callbacks=[counter])
+    assert counter.steps == 2 * 10  # data.train_size=600 at batch 64: 10 steps an epoch
+    assert metrics["throughput/train_img_s"] > 0  # the config's callbacks still ran
 
 
 @pytest.mark.parametrize("model,params", [("lenet5_1998", 60_000), ("mlp", 238_510), ("cnn", 421_642)])
