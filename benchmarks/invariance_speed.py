@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import torch
+from omegaconf import OmegaConf
 
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.data.torchvision_sets import load_split
-from omegaconf import OmegaConf
-
 from cnnexp.invariance.metrics import accuracy_curve, predict
 from cnnexp.invariance.suite import grid
 from cnnexp.invariance.transforms import FAMILIES

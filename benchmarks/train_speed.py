@@ -21,6 +21,7 @@ steps run without it (their script would never import Lightning), bare Lightning
 cnnexp with whatever `train` leaves (it drops the check for CPU runs).
 
     .venv/bin/python benchmarks/train_speed.py [--rounds 3] [--epochs 1] [--segment 50] [--threads 2]
+                                               [--train-size N]  (a class-balanced subset, for a quick check)
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ class Interleave(L.Callback):
 
     def speeds(self) -> tuple[float, float]:
         """Images/s of the trainer and of the hand-written loop."""
+        if self.images != self.hand.images:
+            raise RuntimeError(f"unequal work: {self.images} images through the trainer, {self.hand.images} by hand")
         return self.images / self.seconds, self.hand.images / self.hand.seconds
 
 
@@ -169,12 +172,12 @@ def lightning_floor(dm: ImageDataModule, epochs: int, optim: DictConfig, segment
     return timer.speeds()
 
 
-def config(data_dir: Path, root_dir: str, epochs: int, threads: int) -> DictConfig:
+def config(data_dir: Path, root_dir: str, epochs: int, threads: int, train_size: int | None) -> DictConfig:
     with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
         cfg = compose("train", overrides=[f"paths.data_dir={data_dir}", f"paths.root_dir={root_dir}",
                                           "data.batch_size=128", f"trainer.max_epochs={epochs}", f"threads={threads}",
                                           "trainer.enable_progress_bar=false", "trainer.accelerator=cpu",
-                                          "invariance=none"])
+                                          "invariance=none", f"data.train_size={train_size or 'null'}"])
     cfg.paths.output_dir = f"{root_dir}/run"
     return cfg
 
@@ -185,7 +188,7 @@ def cnnexp_path(dm: ImageDataModule, epochs: int, optim: DictConfig, segment: in
     (cnnexp's throughput metric would count the hand-written steps too: the callback's clock is used)."""
     timer = Interleave(HandWritten(dm, epochs, optim), segment)
     with tempfile.TemporaryDirectory() as tmp, _lightning_imported(True):
-        train(config(data_dir, tmp, epochs, threads), extra_callbacks=[timer])
+        train(config(data_dir, tmp, epochs, threads, dm.train_size), extra_callbacks=[timer])
     return timer.speeds()
 
 
@@ -195,11 +198,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--segment", type=int, default=50, help="steps of one side before the other's turn")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--train-size", type=int, default=None, help="training images (default: all)")
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    optim = config(args.data_dir, "unused", args.epochs, args.threads).optim
-    dm = ImageDataModule("mnist", str(args.data_dir), batch_size=128, mean=(0.1307,), std=(0.3081,))
+    optim = config(args.data_dir, "unused", args.epochs, args.threads, args.train_size).optim
+    dm = ImageDataModule("mnist", str(args.data_dir), batch_size=128, mean=(0.1307,), std=(0.3081,),
+                         train_size=args.train_size)
     dm.setup()
     quiet_lightning()
     floor, ours = [], []

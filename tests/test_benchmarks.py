@@ -1,0 +1,41 @@
+"""The README's benchmarks run as written, shrunk to a quick size, and print the figures they exist for.
+
+(sweep_speed.py runs 8 full trainings a round; the sweeps it launches are tested in test_sweeps.py.)
+"""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def run(script: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_train_speed_interleaves_equal_work_and_prints_both_ratios(data_dir):
+    # 1,000 images at batch 128: 8 steps an epoch, interleaved every 3 (the benchmark refuses unequal work).
+    out = run("train_speed.py", "--rounds", "1", "--epochs", "2", "--segment", "3", "--train-size", "1000",
+              "--data-dir", str(data_dir))
+    assert re.search(r"round 1: bare Lightning [\d,]+ img/s, hand-written [\d,]+ img/s, ratio \d\.\d{3}", out), out
+    assert re.search(r"round 1: cnnexp [\d,]+ img/s, hand-written [\d,]+ img/s, ratio \d\.\d{3}", out), out
+    assert re.search(r"median ratio .*: bare Lightning \d\.\d{3}, cnnexp \d\.\d{3} \(target >= 0.95\)", out), out
+
+
+def test_invariance_speed_prints_its_ratio(data_dir):
+    out = run("invariance_speed.py", "--rounds", "1", "--num-images", "300", "--batch-size", "100",
+              "--data-dir", str(data_dir))
+    assert re.search(r"round 1: plain [\d,]+ img/s, transformed [\d,]+ img/s, ratio \d\.\d{3}", out), out
+
+
+def test_startup_prints_refusal_and_first_step_times(data_dir):
+    out = run("startup.py", "--rounds", "1", "--data-dir", str(data_dir))
+    assert re.search(r"median: refusal \d+\.\d\d s \(target < 3 s\), first step \d+\.\d\d s \(target < 8 s\)", out), out
