@@ -10,6 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from cnnexp.allocator import keep_freed_memory
 from cnnexp.errors import USER_ERRORS
 
 # The repository's conf/ (the package is installed editable from the checkout).
@@ -79,6 +80,7 @@ def run_job(command: str, job: Callable[[DictConfig], dict[str, float]], cfg: Di
 
     Returns `metrics[cfg.optimized_metric]` (validated before training), the value a sweeper optimizes.
     """
+    keep_freed_memory()
     try:
         metrics = job(cfg)
     except USER_ERRORS as e:

@@ -18,6 +18,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp import resolvers
+from cnnexp.allocator import keep_freed_memory
 from cnnexp.cli import CONF_DIR, check_overrides
 from cnnexp.errors import USER_ERRORS, ConfigError
 
@@ -99,6 +100,7 @@ def print_verdicts(result: dict, out_dir: str) -> None:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="claims")
 def _main(cfg: DictConfig) -> None:
+    keep_freed_memory()
     try:
         result = run_claims(cfg)
     except USER_ERRORS as e:
