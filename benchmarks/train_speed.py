@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from cnnexp.allocator import keep_freed_memory
 from cnnexp.classifier import Preprocess
 from cnnexp.cli import CONF_DIR
 from cnnexp.console import quiet_lightning
@@ -201,6 +202,7 @@ def main() -> None:
     parser.add_argument("--train-size", type=int, default=None, help="training images (default: all)")
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     args = parser.parse_args()
+    keep_freed_memory()  # as cnnexp's commands do (both sides share the process)
     torch.set_num_threads(args.threads)
     optim = config(args.data_dir, "unused", args.epochs, args.threads, args.train_size).optim
     dm = ImageDataModule("mnist", str(args.data_dir), batch_size=128, mean=(0.1307,), std=(0.3081,),
