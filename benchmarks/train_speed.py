@@ -38,6 +38,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from cnnexp.allocator import keep_freed_memory
@@ -204,9 +205,9 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()  # as cnnexp's commands do (both sides share the process)
     torch.set_num_threads(args.threads)
-    optim = config(args.data_dir, "unused", args.epochs, args.threads, args.train_size).optim
-    dm = ImageDataModule("mnist", str(args.data_dir), batch_size=128, mean=(0.1307,), std=(0.3081,),
-                         train_size=args.train_size)
+    cfg = config(args.data_dir, "unused", args.epochs, args.threads, args.train_size)
+    optim = cfg.optim
+    dm = instantiate(cfg.data)  # the split, batch size and pixel statistics cnnexp's own run uses
     dm.setup()
     quiet_lightning()
     floor, ours = [], []
@@ -221,6 +222,7 @@ def main() -> None:
     print(f"median ratio to the hand-written loop over {args.rounds} rounds (threads={torch.get_num_threads()}): "
           f"bare Lightning {median(f / h for f, h in floor):.3f}, cnnexp {median(o / h for o, h in ours):.3f} "
           f"(target >= 0.95)")
+
 
 if __name__ == "__main__":
     main()

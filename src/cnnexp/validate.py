@@ -30,11 +30,19 @@ def _get(cfg: Mapping, key: str) -> Any:
     return node
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # YAML's true/false are ints to Python
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _int(cfg: Mapping, key: str, minimum: int, optional: bool = False) -> None:
     value = _get(cfg, key)
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if not _is_int(value) or value < minimum:
         extra = " or null" if optional else ""
         raise ConfigError(f"{key}={value!r}: must be an integer >= {minimum}{extra}")
 
@@ -48,7 +56,7 @@ def _choice(cfg: Mapping, key: str, allowed: tuple[str, ...]) -> None:
 def _number(cfg: Mapping, key: str, ok: Callable[[float], bool], allowed: str) -> None:
     """A plain number (not a bool) for which `ok` holds; else "must be a number <allowed>"."""
     value = _get(cfg, key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not ok(value):
+    if not _is_number(value) or not ok(value):
         raise ConfigError(f"{key}={value!r}: must be a number {allowed}")
 
 
@@ -101,7 +109,7 @@ def _plan_lenet5(m: Mapping) -> None:
 
 def _plan_cnn(m: Mapping) -> None:
     channels = m["channels"]
-    if not channels or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
+    if not channels or any(not _is_int(c) or c < 1 for c in channels):
         raise ConfigError(f"model.channels={list(channels)!r}: must be a non-empty list of integers >= 1")
     _int({"model": m}, "model.hidden", 1)
     _check_padding_mode(cnn_plan(m["in_channels"], m["input_size"], list(channels), **_conv_args(m)), m)
@@ -113,7 +121,7 @@ def _plan_lenet5_1998(m: Mapping) -> None:
 
 def _plan_mlp(m: Mapping) -> None:
     hidden = m["hidden"]
-    if any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
+    if any(not _is_int(h) or h < 1 for h in hidden):
         raise ConfigError(f"model.hidden={list(hidden)!r}: must be a list of integers >= 1")
 
 
@@ -148,7 +156,7 @@ def check_augment(cfg: Mapping) -> None:
     _number(cfg, "augment.max_degrees", lambda v: 0 <= v <= 180, "in [0, 180]")
     lo_hi = _get(cfg, "augment.scale_range")
     if (not isinstance(lo_hi, list | tuple) or len(lo_hi) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in lo_hi)
+            or not all(_is_number(v) for v in lo_hi)
             or not 0 < lo_hi[0] <= lo_hi[1]):
         raise ConfigError(f"augment.scale_range={lo_hi!r}: must be [low, high] with 0 < low <= high")
 
