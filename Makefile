@@ -21,6 +21,7 @@ run: setup
 	$(BIN)/cnnexp-train
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 clean:

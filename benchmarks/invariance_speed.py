@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from cnnexp.allocator import keep_freed_memory
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.data.torchvision_sets import load_split
 from cnnexp.invariance.metrics import accuracy_curve, predict
 from cnnexp.invariance.suite import grid
-from cnnexp.invariance.transforms import FAMILIES
+from cnnexp.invariance.transforms import TRANSFORMS
 from cnnexp.models.lenet5 import LeNet5
+from cnnexp.runtime import keep_freed_memory
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_GRID = OmegaConf.load(REPO / "conf" / "invariance" / "default.yaml")
@@ -36,7 +36,7 @@ def throughputs(model, images, labels, batch_size) -> tuple[float, float]:
     """Images/s of plain inference and of the suite's transformed inference, interleaved setting by setting."""
     plain_s = suite_s = 0.0
     settings = 0
-    for family, transform in FAMILIES.items():
+    for family, transform in TRANSFORMS.items():
         for value in grid(DEFAULT_GRID[family]):
             start = time.perf_counter()
             accuracy_curve(model, images, labels, transform, [value], batch_size)

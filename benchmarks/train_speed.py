@@ -16,7 +16,7 @@ interleaving one). The second shows Lightning's own per-step cost, a floor cnnex
 while it runs on Lightning's Trainer.
 
 Each side runs with the process settings it would have on its own: `import lightning` switches on
-an NVML-based CUDA check that AdamW pays on every step (see cnnexp/cuda_check.py). The hand-written
+an NVML-based CUDA check that AdamW pays on every step (see cnnexp/runtime.py). The hand-written
 steps run without it (their script would never import Lightning), bare Lightning with it, and
 cnnexp with whatever `train` leaves (it drops the check for CPU runs).
 
@@ -37,19 +37,16 @@ from pathlib import Path
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from cnnexp.allocator import keep_freed_memory
 from cnnexp.classifier import Preprocess
-from cnnexp.cli import CONF_DIR
-from cnnexp.console import quiet_lightning
-from cnnexp.cuda_check import NVML_CHECK
+from cnnexp.config import compose
 from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.models.lenet5 import LeNet5
-from cnnexp.train import train
+from cnnexp.runtime import NVML_CHECK, keep_freed_memory, quiet_lightning
+from cnnexp.training.run import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -175,11 +172,9 @@ def lightning_floor(dm: ImageDataModule, epochs: int, optim: DictConfig, segment
 
 
 def config(data_dir: Path, root_dir: str, epochs: int, threads: int, train_size: int | None) -> DictConfig:
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", overrides=[f"paths.data_dir={data_dir}", f"paths.root_dir={root_dir}",
-                                          "data.batch_size=128", f"trainer.max_epochs={epochs}", f"threads={threads}",
-                                          "trainer.enable_progress_bar=false", "trainer.accelerator=cpu",
-                                          "invariance=none", f"data.train_size={train_size or 'null'}"])
+    cfg = compose("train", [f"paths.data_dir={data_dir}", f"paths.root_dir={root_dir}", "data.batch_size=128",
+                            f"trainer.max_epochs={epochs}", f"threads={threads}", "trainer.enable_progress_bar=false",
+                            "trainer.accelerator=cpu", "invariance=none", f"data.train_size={train_size or 'null'}"])
     cfg.paths.output_dir = f"{root_dir}/run"
     return cfg
 
@@ -212,9 +207,10 @@ def main() -> None:
     quiet_lightning()
     floor, ours = [], []
     for r in range(args.rounds):
-        for name, speeds, side in (("bare Lightning", floor, lambda: lightning_floor(dm, args.epochs, optim, args.segment)),
-                                   ("cnnexp", ours, lambda: cnnexp_path(dm, args.epochs, optim, args.segment,
-                                                                        args.data_dir, args.threads))):
+        sides = (("bare Lightning", floor, lambda: lightning_floor(dm, args.epochs, optim, args.segment)),
+                 ("cnnexp", ours, lambda: cnnexp_path(dm, args.epochs, optim, args.segment, args.data_dir,
+                                                      args.threads)))
+        for name, speeds, side in sides:
             speeds.append(side())
             print(f"round {r + 1}: {name} {speeds[-1][0]:,.0f} img/s, hand-written {speeds[-1][1]:,.0f} img/s, "
                   f"ratio {speeds[-1][0] / speeds[-1][1]:.3f}", flush=True)

@@ -6,11 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from cnnexp import resolvers
-from cnnexp.cli import CONF_DIR
+from cnnexp.config import compose
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,9 +34,7 @@ def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig
         "trainer.accelerator=cpu",
         "invariance=none",
     ]
-    resolvers.register()  # as cnnexp-train does on import; a test file may run alone
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", overrides=[*base, *overrides])
+    cfg = compose("train", [*base, *overrides])
     with open_dict(cfg):
         cfg.paths.output_dir = str(tmp_path / "run")
     return cfg

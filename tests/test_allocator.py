@@ -7,7 +7,7 @@ import pytest
 
 SCRIPT = """
 import resource, torch
-from cnnexp.allocator import keep_freed_memory
+from cnnexp.runtime import keep_freed_memory
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.invariance.metrics import predict
 from cnnexp.models.lenet5 import LeNet5
@@ -17,22 +17,25 @@ torch.manual_seed(0)
 model = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()).eval()
 images = torch.randint(0, 256, (3000, 1, 28, 28), dtype=torch.uint8)
 predict(model, images, 1000)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-predict(model, images, 1000)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+for _ in range(3):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    predict(model, images, 1000)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def page_faults(keep: bool) -> int:
+def page_faults(keep: bool) -> list[int]:
+    """Minor page faults of each of three passes after a warm-up, in a fresh process."""
     out = subprocess.run([sys.executable, "-c", SCRIPT.format(keep=keep)], capture_output=True, text=True,
                          check=True)
-    return int(out.stdout.split()[-1])
+    return [int(n) for n in out.stdout.split()]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
 def test_inference_at_batch_1000_stops_faulting_in_pages():
-    default, kept = page_faults(False), page_faults(True)
-    # 3 batches of 1000 through LeNet-5 touch ~100 MB of buffers: tens of thousands of 4 KB pages.
-    assert default > 10_000
-    assert kept < default / 10
-
+    # 3 batches of 1000 through LeNet-5 touch ~100 MB of buffers. Whether a pass faults in fresh pages
+    # depends on the heap's layout at start, so each side is three processes of three passes: glibc's
+    # defaults gave 12k-42k faults in most passes (0 in some processes), the setting at most ~2k.
+    default = [n for _ in range(3) for n in page_faults(False)]
+    kept = [n for _ in range(3) for n in page_faults(True)]
+    assert max(default) > 10_000 and max(kept) < 5_000, (default, kept)

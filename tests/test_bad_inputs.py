@@ -58,12 +58,12 @@ def assert_refused(proc: subprocess.CompletedProcess, command: str, fragment: st
 
 @pytest.mark.parametrize("override,fragment", TRAIN_OVERRIDES, ids=[o for o, _ in TRAIN_OVERRIDES])
 def test_bad_override_is_refused(tmp_path, override, fragment):
-    assert_refused(run("cnnexp.train", override.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
+    assert_refused(run("cnnexp.cli.train", override.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
 
 
 def test_data_dir_that_cannot_be_created(tmp_path):
     (tmp_path / "file").write_text("not a folder")
-    proc = run("cnnexp.train", [f"paths.data_dir={tmp_path / 'file' / 'data'}"], tmp_path)
+    proc = run("cnnexp.cli.train", [f"paths.data_dir={tmp_path / 'file' / 'data'}"], tmp_path)
     assert_refused(proc, "cnnexp-train", f"cannot create the data dir {tmp_path / 'file' / 'data'}", tmp_path)
 
 
@@ -71,14 +71,14 @@ def _bad_checkpoints(tmp_path):
     (tmp_path / "text.ckpt").write_text("hello")
     torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.ckpt")
     (tmp_path / "empty.ckpt").write_bytes(b"")
-    return [("missing.ckpt", "ckpt_path="), ("text.ckpt", "cannot be read"), ("foreign.ckpt", "not a cnnexp checkpoint"),
-            ("empty.ckpt", "cannot be read")]
+    return [("missing.ckpt", "ckpt_path="), ("text.ckpt", "cannot be read"),
+            ("foreign.ckpt", "not a cnnexp checkpoint"), ("empty.ckpt", "cannot be read")]
 
 
 def test_bad_checkpoints_are_refused_by_eval(tmp_path):
     inputs, work = tmp_path / "inputs", tmp_path / "work"
     inputs.mkdir(), work.mkdir()
     for name, fragment in _bad_checkpoints(inputs):
-        proc = run("cnnexp.eval", [f"ckpt_path={inputs / name}"], work)
+        proc = run("cnnexp.cli.eval", [f"ckpt_path={inputs / name}"], work)
         assert_refused(proc, "cnnexp-eval", fragment, work)
         assert name in proc.stderr

@@ -10,7 +10,7 @@ import logging
 if {root_handler}:
     logging.basicConfig(format="root: %(message)s", level=logging.INFO)
 import lightning
-from cnnexp.console import quiet_lightning
+from cnnexp.runtime import quiet_lightning
 quiet_lightning()
 logging.getLogger("lightning.pytorch.trainer").info("fit message")
 logging.getLogger("lightning.fabric.utilities").info("fabric message")

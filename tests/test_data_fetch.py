@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from cnnexp.data import mnist
-from cnnexp.errors import DataUnavailable
 from cnnexp.data.mnist import OFFICIAL_MD5, ensure_mnist, problems, raw_dir
 from cnnexp.data.mnist_registry import load_arrays_only, mnist_from_wheel
+from cnnexp.errors import DataUnavailable
 
 
 def _fail(message):

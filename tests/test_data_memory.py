@@ -8,10 +8,10 @@ import torch
 
 from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.data.datamodule import ImageDataModule
-from cnnexp.errors import DataUnavailable
 from cnnexp.data.idx import idx_bytes
 from cnnexp.data.splits import balanced_subset, holdout
 from cnnexp.data.torchvision_sets import load_split
+from cnnexp.errors import DataUnavailable
 
 # Digits 0..9 in the official MNIST test set.
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -63,7 +63,8 @@ def test_on_device_datamodule_copies_each_split_once_to_the_trainers_device(data
 
     dm = ImageDataModule("mnist", str(data_dir), train_size=1000, val_size=500, seed=0, on_device=True)
     dm.setup()
-    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("meta")), global_rank=0, world_size=1)
+    meta = SimpleNamespace(root_device=torch.device("meta"))
+    dm.trainer = SimpleNamespace(strategy=meta, global_rank=0, world_size=1)
     loader = dm.train_dataloader()
     assert loader.images.device.type == "meta" and loader.labels.device.type == "meta"
     assert dm.train_dataloader().images is loader.images  # cached: one copy per split, not per epoch
@@ -73,20 +74,20 @@ def test_on_device_datamodule_copies_each_split_once_to_the_trainers_device(data
 
 @pytest.mark.slow
 def test_on_device_run_matches_the_host_run(train_cfg, tmp_path):
-    from cnnexp.train import train
+    from cnnexp.training.run import train
 
     host = train(train_cfg("augment=shift"))
     device_cfg = train_cfg("augment=shift", "data.on_device=true", f"paths.root_dir={tmp_path / 'dev'}")
     device_cfg.paths.output_dir = str(tmp_path / "dev")
     on_device = train(device_cfg)
-    for key in ("test/acc", "test/loss", "val/acc"):
+    for key in ("test/acc", "test/loss", "val/acc_best"):
         assert on_device[key] == host[key], key
 
 
 def test_mnist_datamodule_uses_the_official_split(data_dir):
     dm = ImageDataModule("mnist", str(data_dir), val_size=5000, seed=0)
     dm.setup()
-    (tx, ty), (vx, vy), (sx, sy) = dm.splits["train"], dm.splits["val"], dm.splits["test"]
+    (tx, ty), (vx, vy), (_, sy) = dm.splits["train"], dm.splits["val"], dm.splits["test"]
     assert (len(ty), len(vy), len(sy)) == (55_000, 5_000, 10_000)
     assert torch.bincount(sy).tolist() == MNIST_TEST_COUNTS
     assert tx.shape[1:] == (1, 28, 28) and tx.dtype == torch.uint8

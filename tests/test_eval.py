@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnexp.checkpoint import load_classifier
 from cnnexp.errors import CheckpointError
-from cnnexp.train import train
+from cnnexp.training.checkpoint import load_classifier
+from cnnexp.training.run import train
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,15 @@ def trained(tmp_path_factory, data_dir):
 def test_eval_reproduces_test_accuracy_and_runs_the_suite(trained, tmp_path, data_dir):
     run, metrics = trained
     (ckpt,) = (run / "checkpoints").glob("best-*.ckpt")
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.eval", f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}",
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.eval", f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}",
                            "invariance=quick", "invariance.num_images=300"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (out,) = (tmp_path / "outputs" / "eval" / "runs").iterdir()
     evaluated = json.loads((out / "metrics.json").read_text())
-    assert evaluated["test/acc"] == pytest.approx(metrics["test/acc"], abs=1e-6)
+    # One schema, one test path: cnnexp-eval on the chosen checkpoint writes what cnnexp-train wrote.
+    for key in ("test/acc", "test/loss", "params/total", "params/trainable"):
+        assert evaluated[key] == pytest.approx(metrics[key], abs=1e-6), key
     assert json.loads((out / "invariance.json").read_text())["consistency"]["images"] == 300
     assert list((out / "tb" / "eval").glob("events.out.tfevents.*"))
 

@@ -10,10 +10,10 @@ from torch import nn
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.data.augment import BatchAugment
 from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
-from cnnexp.invariance.metrics import fgsm_curve, shift_consistency, shift_stability, accuracy_curve
-from cnnexp.invariance.report import write_outputs
+from cnnexp.invariance.metrics import accuracy_curve, fgsm_curve, shift_consistency, shift_stability
+from cnnexp.invariance.outputs import write_outputs
 from cnnexp.invariance.suite import grid, run_suite
-from cnnexp.invariance.transforms import FAMILIES, affine, rotate, scale, shift, warp
+from cnnexp.invariance.transforms import TRANSFORMS, affine, rotate, scale, shift, warp
 from cnnexp.models.lenet5 import LeNet5
 
 
@@ -58,7 +58,7 @@ def test_constant_classifier_is_perfectly_consistent_and_stable():
     images = torch.randint(0, 256, (50, 1, 12, 12), dtype=torch.uint8)
     model = Constant()
     assert shift_consistency(model, images, max_shift=3, seed=0) == 1.0
-    _, probs = accuracy_curve(model, images, torch.ones(50, dtype=torch.long), FAMILIES["shift_x"], [-1, 0, 1])
+    _, probs = accuracy_curve(model, images, torch.ones(50, dtype=torch.long), TRANSFORMS["shift_x"], [-1, 0, 1])
     assert shift_stability(probs) == {"p_top1_change": 0.0, "mean_abs_top_prob_change": 0.0}
 
 

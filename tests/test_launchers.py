@@ -5,9 +5,8 @@ import sys
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
 
-from cnnexp.cli import CONF_DIR
+from cnnexp.config import compose
 from tests.test_sweeps import sweep
 
 
@@ -22,9 +21,8 @@ def test_submitit_local_sweep_writes_every_job_into_one_sweep_dir(tmp_path, data
 def test_slurm_launcher_config_renders_an_sbatch_script(tmp_path):
     from submitit.slurm.slurm import SlurmExecutor, _make_sbatch_string
 
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu",
-                                          "hydra.launcher.gpus_per_node=4"], return_hydra_config=True)
+    cfg = compose("train", ["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.gpus_per_node=4"],
+                  return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min, launcher.mem_gb,
@@ -41,21 +39,21 @@ def test_slurm_launcher_config_renders_an_sbatch_script(tmp_path):
 
 @pytest.mark.slow
 def test_optuna_three_trials_report_the_best_value_of_the_configured_metric(tmp_path, data_dir):
-    # val/acc, not the default test/acc: the value Optuna sees is the one named in config.
-    sweep_dir = sweep(tmp_path, data_dir, "hparams_search=optuna", "hydra.sweeper.n_trials=3",
-                      "optimized_metric=val/acc")
+    # The value Optuna sees is the validation score of each trial's chosen checkpoint, never test.
+    sweep_dir = sweep(tmp_path, data_dir, "hparams_search=optuna", "hydra.sweeper.n_trials=3")
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     trials = [yaml.safe_load(p.read_text()) for p in sweep_dir.glob("*/metrics.json")]
     assert len(trials) == 3 and set(results["best_params"]) == {"optim.optimizer.lr", "model.kernel_size",
                                                                 "model.pooling"}
-    assert results["best_value"] == max(t["val/acc"] for t in trials)
-    assert max(t["val/acc"] for t in trials) != max(t["test/acc"] for t in trials)
+    assert results["best_value"] == max(t["val/acc_best"] for t in trials)
+    assert max(t["val/acc_best"] for t in trials) != max(t["test/acc"] for t in trials)
 
 
-@pytest.mark.parametrize("metric,fragment", [("test/accuracy", "not a metric of this run; one of test/acc"),
-                                             ("inv/shift_consistency", "needs the invariance suite")])
-def test_unknown_optimized_metric_is_one_line_before_training(tmp_path, metric, fragment):
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", f"optimized_metric={metric}", "invariance=none"],
+@pytest.mark.parametrize("metric,fragment", [("test/accuracy", "not a metric of this run; one of val/acc_best"),
+                                             ("test/acc", "measured on the official test set"),
+                                             ("inv/shift_consistency", "measured on the official test set")])
+def test_test_set_or_unknown_optimized_metric_is_one_line_before_training(tmp_path, metric, fragment):
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", f"optimized_metric={metric}", "invariance=none"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     (line,) = proc.stderr.strip().splitlines()
@@ -66,10 +64,9 @@ def test_unknown_optimized_metric_is_one_line_before_training(tmp_path, metric, 
 def test_ddp_cpu_processes_share_the_cores():
     import os
 
-    from cnnexp.train import cpu_processes, threads_per_job
+    from cnnexp.runtime import cpu_processes, threads_per_job
 
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", overrides=["trainer=ddp_cpu"])
+    cfg = compose("train", ["trainer=ddp_cpu"])
     assert cfg.trainer.strategy.process_group_backend == "gloo" and cpu_processes(cfg.trainer) == 2
     assert threads_per_job(None, cpu_processes(cfg.trainer)) == max(1, (os.cpu_count() or 1) // 2)
     assert threads_per_job(3, 2) == 3  # an explicit `threads` wins

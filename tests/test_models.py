@@ -114,3 +114,45 @@ def test_layer_table_lists_shapes_params_and_receptive_fields():
     assert rows["c5"].receptive_field == "32x32" and rows["f6"].receptive_field == "whole input"
     assert sum(r.params for r in rows.values()) == 61_706
     assert "| c1 | conv | 6x28x28 | 156 | 5x5 |" in markdown_table(list(rows.values()))
+
+
+@pytest.mark.parametrize("name,params", [("lenet5", 61_706), ("lenet5_1998", 60_000), ("mlp", 238_510),
+                                         ("cnn", None)])
+def test_each_model_config_builds_its_network_with_instantiate(name, params):
+    """conf/model/<name>.yaml is the network's constructor call as it is, and its spec knows it."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from cnnexp.config import compose
+    from cnnexp.models.specs import SPECS
+
+    cfg = compose("train", [f"model={name}", "paths.output_dir=x"])
+    net = instantiate(OmegaConf.to_container(cfg.model, resolve=True), _convert_="all")
+    assert cfg.model._target_ in SPECS and cfg.run_name == name
+    assert net(torch.rand(2, 1, cfg.model.input_size, cfg.model.input_size)).shape == (2, 10)
+    if params is not None:
+        assert trainable(net) == params
+
+
+class TinyNet(nn.Module):
+    """A network cnnexp has no spec for: the one module a user adds (its config is the override below)."""
+
+    def __init__(self, in_channels: int, input_size: int, num_classes: int, hidden: list[int], activation: str):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * input_size**2, hidden[0]), nn.ReLU(),
+                                    nn.Linear(hidden[0], num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+@pytest.mark.slow
+def test_a_model_without_a_spec_trains_and_a_bad_one_is_one_line(train_cfg):
+    from cnnexp.errors import ConfigError
+    from cnnexp.training.run import train
+
+    cfg = train_cfg("model=mlp", f"model._target_={__name__}.TinyNet", "model.hidden=[16]")
+    metrics = train(cfg)
+    assert cfg.run_name == "tinynet" and metrics["params/trainable"] == 784 * 16 + 16 + 16 * 10 + 10
+    with pytest.raises(ConfigError, match=r"^model: .*TinyNet.*unexpected keyword argument 'width'"):
+        train(train_cfg("model=mlp", f"model._target_={__name__}.TinyNet", "+model.width=3"))

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from cnnexp.models.lenet5 import LeNet5
-from cnnexp.models.shapes import ShapeError, conv_out, lenet5_plan
+from cnnexp.models.specs import ShapeError, conv_out, lenet5_plan
 
 
 @settings(max_examples=150, deadline=None)

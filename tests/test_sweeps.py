@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra.types import RunMode
 
-from cnnexp.report import report
-from cnnexp.cli import CONF_DIR
+from cnnexp.config import compose
+from cnnexp.sweep_report import report
 
 PRESETS = {"kernel_size": {"model.kernel_size": "3,5,7"}, "stride": {"model.stride": "1,2", "model.padding": "0,2"},
            "padding": {"model.padding": "0,2", "model.padding_mode": "zeros,circular,reflect"},
@@ -19,14 +19,14 @@ PRESETS = {"kernel_size": {"model.kernel_size": "3,5,7"}, "stride": {"model.stri
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_experiment_presets_sweep_their_settings_over_three_seeds(name):
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", overrides=[f"experiment={name}"], return_hydra_config=True)
+def test_sweep_presets_launch_their_grid_over_three_seeds_by_themselves(name):
+    cfg = compose("train", [f"sweep={name}"], return_hydra_config=True)
     assert dict(cfg.hydra.sweeper.params) == PRESETS[name] | {"seed": "0,1,2"}
+    assert cfg.hydra.mode == RunMode.MULTIRUN  # no -m needed
 
 
 def sweep(tmp_path: Path, data_dir: Path, *args: str, stderr: list | None = None) -> Path:
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", "-m", *args, f"paths.data_dir={data_dir}",
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", "-m", *args, f"paths.data_dir={data_dir}",
                            "data.train_size=500", "data.val_size=500", "trainer.max_epochs=1", "invariance=none"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -69,8 +69,8 @@ def test_invalid_points_are_listed_before_the_sweep_and_the_rest_run(tmp_path, d
 
 
 def test_sweep_check_composes_presets_and_costs_no_torch():
-    code = ("import sys; from cnnexp import resolvers; resolvers.register(); from cnnexp.cli import check_overrides; "
-            "check_overrides('train', 'cnnexp-train', ['x', '-m', 'experiment=pooling', 'model.kernel_size=5,12']); "
+    code = ("import sys; from cnnexp.cli.common import check_overrides; "
+            "check_overrides('train', 'cnnexp-train', ['x', 'sweep=pooling', 'model.kernel_size=5,12']); "
             "assert 'torch' not in sys.modules")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -104,10 +104,10 @@ def fake_job(root: Path, name: str, overrides: list[str], metrics: dict | None, 
     (job / "train.log").write_text(log)
 
 
-def test_report_groups_seeds_with_a_t_interval_and_lists_failures(tmp_path):
-    fake_job(tmp_path, "0", ["model.pooling=max", "seed=0"], {"test/acc": 0.90})
-    fake_job(tmp_path, "1", ["model.pooling=max", "seed=1"], {"test/acc": 0.92})
-    fake_job(tmp_path, "2", ["model.pooling=avg", "seed=0"], {"test/acc": 0.95})
+def test_report_ranks_by_validation_groups_seeds_with_a_t_interval_and_lists_failures(tmp_path):
+    fake_job(tmp_path, "0", ["model.pooling=max", "seed=0"], {"val/acc_best": 0.97, "test/acc": 0.90})
+    fake_job(tmp_path, "1", ["model.pooling=max", "seed=1"], {"val/acc_best": 0.97, "test/acc": 0.92})
+    fake_job(tmp_path, "2", ["model.pooling=avg", "seed=0"], {"val/acc_best": 0.96, "test/acc": 0.95})
     fake_job(tmp_path, "3", ["model.pooling=avg", "seed=1"], None,
              "[2026-11-25][cnnexp-train][ERROR] - cnnexp-train: error: loss became nan at epoch 0\n")
     report(tmp_path)
@@ -115,14 +115,15 @@ def test_report_groups_seeds_with_a_t_interval_and_lists_failures(tmp_path):
     assert len(rows) == 4 and [r["status"] for r in rows].count("failed") == 1
     md = (tmp_path / "summary.md").read_text()
     lines = [ln for ln in md.splitlines() if ln.startswith("| avg") or ln.startswith("| max")]
-    assert lines[0].startswith("| avg | 1 | 0.9500 | n/a")  # best first
+    # Best validation first, although avg's test accuracy is higher: validation selects, test reports.
+    assert lines[0].startswith("| max | 2 | 0.9700 | 0.0000 | 0.9100 | 0.1271")
     # max: mean 0.91, half-width t(0.975, 1) * sd / sqrt(2) = 12.706 * 0.014142 / 1.4142 = 0.1271
-    assert lines[1].startswith("| max | 2 | 0.9100 | 0.1271")
+    assert lines[1].startswith("| avg | 1 | 0.9600 | n/a | 0.9500 | n/a")
     assert "`3`: cnnexp-train: error: loss became nan at epoch 0" in md
 
 
 def test_report_on_a_dir_without_runs_is_an_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.report", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "no runs found" in proc.stderr
 
 
@@ -132,10 +133,9 @@ def test_report_on_a_dir_without_runs_is_an_error(tmp_path):
 def test_job_count_of_a_sweep(preset, command_line, jobs):
     from omegaconf import open_dict
 
-    from cnnexp.sweep_log import count_jobs
+    from cnnexp.cli.sweeps import count_jobs
 
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        cfg = compose("train", overrides=[f"experiment={preset}"] if preset else [], return_hydra_config=True)
+    cfg = compose("train", [f"sweep={preset}"] if preset else [], return_hydra_config=True)
     with open_dict(cfg):
         cfg.hydra.overrides.task = command_line  # as Hydra records a -m command line
     assert count_jobs(cfg) == jobs

@@ -38,7 +38,8 @@ def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 90) -> Non
 
 
 def test_sweep_runs_scalars_hparams_and_layout_over_http(tmp_path, data_dir):
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.train", "-m", "hydra/launcher=joblib", "model.pooling=max,avg",
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", "-m", "hydra/launcher=joblib",
+                           "model.pooling=max,avg",
                            f"paths.data_dir={data_dir}", "data.train_size=300", "data.val_size=300",
                            "trainer.max_epochs=1", "invariance=quick", "invariance.num_images=100"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)

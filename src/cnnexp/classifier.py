@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 from torch import nn
 
 
@@ -38,8 +39,6 @@ class Classifier(nn.Module):
 
 def build_classifier(config: Mapping[str, Any]) -> Classifier:
     """The untrained classifier a resolved run config describes (its `model` and `data` sections)."""
-    from cnnexp.models import build_net
-
     model, data = config["model"], config["data"]
     pad = (model["input_size"] - data["image_size"]) // 2
-    return Classifier(Preprocess(data["mean"], data["std"], pad), build_net(model))
+    return Classifier(Preprocess(data["mean"], data["std"], pad), instantiate(model, _convert_="all"))

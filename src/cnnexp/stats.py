@@ -1,4 +1,9 @@
-"""95% intervals over seeds: one mean, and the difference of two means (cnnexp-report, the claims)."""
+"""95% intervals over seeds: one mean, and the difference of two means (cnnexp-report, the claims).
+
+From scipy's t quantile rather than `ttest_1samp(...).confidence_interval()`: scipy warns of
+catastrophic cancellation when seeds agree exactly (the same accuracy twice is common), where the
+interval is simply zero wide.
+"""
 
 from __future__ import annotations
 

@@ -1,26 +1,26 @@
 """Config checks in plain Python, run before torch or lightning are imported.
 
-Each failure is one ConfigError naming the key, the value given and what is allowed.
+`validate` dispatches: the data, the model (to its spec in cnnexp.models.specs), the augmentation,
+the training. Each failure is one ConfigError naming the key, the value given and what is allowed.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cnnexp.data.datasets import DATASETS
 from cnnexp.errors import ConfigError
-from cnnexp.models.shapes import POOLINGS, ShapeError, cnn_plan, lenet5_plan
+from cnnexp.invariance import SUMMARY_METRICS
+from cnnexp.models.specs import SPECS, ModelSpec, ShapeError
+from cnnexp.training import METRICS, SELECTABLE
 
-ACTIVATIONS = ("relu", "tanh")
-PADDING_MODES = ("zeros", "circular", "reflect")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
-# The keys of metrics.json (train.py writes them); the invariance ones only with the suite on.
-TRAIN_METRICS = ("test/acc", "test/loss", "val/acc", "params/total", "params/trainable", "time/fit_s",
-                 "throughput/train_img_s")
-_FAMILIES = ("shift_x", "shift_y", "rotate", "scale")  # cnnexp.invariance.transforms.FAMILIES (imports torch)
-INVARIANCE_METRICS = (*(f"inv/{f}_auc" for f in (*_FAMILIES, "fgsm")), *(f"inv/{f}_worst_acc" for f in _FAMILIES),
-                      "inv/shift_consistency", "inv/p_top1_change_1px")
+CLIP_ALGORITHMS = ("norm", "value")
+# The sections validate() reads (the sweep check resolves only these).
+VALIDATED = ("seed", "resume", "threads", "optimized_metric", "data", "model", "augment", "optim", "trainer",
+             "invariance")
 
 
 def _get(cfg: Mapping, key: str) -> Any:
@@ -35,7 +35,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _int(cfg: Mapping, key: str, minimum: int, optional: bool = False) -> None:
@@ -53,11 +53,18 @@ def _choice(cfg: Mapping, key: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError(f"{key}={value!r}: must be one of {', '.join(allowed)}")
 
 
-def _number(cfg: Mapping, key: str, ok: Callable[[float], bool], allowed: str) -> None:
-    """A plain number (not a bool) for which `ok` holds; else "must be a number <allowed>"."""
+def _number(cfg: Mapping, key: str, ok: Callable[[float], bool], allowed: str, optional: bool = False) -> None:
+    """A finite plain number (not a bool) for which `ok` holds; else "must be a number <allowed>"."""
     value = _get(cfg, key)
+    if value is None and optional:
+        return
     if not _is_number(value) or not ok(value):
-        raise ConfigError(f"{key}={value!r}: must be a number {allowed}")
+        raise ConfigError(f"{key}={value!r}: must be a number {allowed}{' or null' if optional else ''}")
+
+
+def _bool(cfg: Mapping, key: str) -> None:
+    if not isinstance(_get(cfg, key), bool):
+        raise ConfigError(f"{key}={_get(cfg, key)!r}: must be true or false")
 
 
 def check_data(cfg: Mapping) -> None:
@@ -65,30 +72,9 @@ def check_data(cfg: Mapping) -> None:
     for key in ("data.batch_size", "data.eval_batch_size", "data.channels", "data.image_size", "data.num_classes"):
         _int(cfg, key, 1)
     _int(cfg, "data.val_size", 0)
-    if not isinstance(_get(cfg, "data.on_device"), bool):
-        raise ConfigError(f"data.on_device={_get(cfg, 'data.on_device')!r}: must be true or false")
+    _bool(cfg, "data.on_device")
     _int(cfg, "data.train_size", _get(cfg, "data.num_classes"), optional=True)
     _int(cfg, "seed", 0)
-    size, target = _get(cfg, "data.image_size"), _get(cfg, "model.input_size")
-    _int(cfg, "model.input_size", size)
-    if (target - size) % 2:
-        raise ConfigError(f"model.input_size={target}: must exceed data.image_size={size} by an even number "
-                          f"(images are padded equally on each side)")
-
-
-def _check_conv_model(cfg: Mapping) -> None:
-    for key in ("model.kernel_size", "model.stride", "model.pool_size"):
-        _int(cfg, key, 1)
-    _int(cfg, "model.padding", 0)
-    _int(cfg, "model.pool_stride", 1, optional=True)
-    _choice(cfg, "model.padding_mode", PADDING_MODES)
-    _choice(cfg, "model.pooling", POOLINGS)
-    _choice(cfg, "model.activation", ACTIVATIONS)
-
-
-def _conv_args(m: Mapping) -> dict:
-    return dict(kernel_size=m["kernel_size"], stride=m["stride"], padding=m["padding"], pooling=m["pooling"],
-                pool_size=m["pool_size"], pool_stride=m["pool_stride"])
 
 
 def _check_padding_mode(plan: list, m: Mapping) -> None:
@@ -103,52 +89,44 @@ def _check_padding_mode(plan: list, m: Mapping) -> None:
                                   f"{'<' if mode == 'reflect' else '<='} {layer.in_size}")
 
 
-def _plan_lenet5(m: Mapping) -> None:
-    _check_padding_mode(lenet5_plan(m["in_channels"], m["input_size"], **_conv_args(m)), m)
-
-
-def _plan_cnn(m: Mapping) -> None:
-    channels = m["channels"]
-    if not channels or any(not _is_int(c) or c < 1 for c in channels):
-        raise ConfigError(f"model.channels={list(channels)!r}: must be a non-empty list of integers >= 1")
-    _int({"model": m}, "model.hidden", 1)
-    _check_padding_mode(cnn_plan(m["in_channels"], m["input_size"], list(channels), **_conv_args(m)), m)
-
-
-def _plan_lenet5_1998(m: Mapping) -> None:
-    lenet5_plan(m["in_channels"], m["input_size"])
-
-
-def _plan_mlp(m: Mapping) -> None:
-    hidden = m["hidden"]
-    if any(not _is_int(h) or h < 1 for h in hidden):
-        raise ConfigError(f"model.hidden={list(hidden)!r}: must be a list of integers >= 1")
-
-
-# Model classes by the last part of `model._target_`, with their shape check.
-MODEL_CHECKS: dict[str, tuple[bool, Callable[[Mapping], None]]] = {
-    "LeNet5": (True, _plan_lenet5),
-    "CNN": (True, _plan_cnn),
-    "LeNet5_1998": (False, _plan_lenet5_1998),
-    "MLP": (False, _plan_mlp),
-}
+def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
+    """The model's allowed values, then its plan (every layer outputs something)."""
+    m = cfg["model"]
+    for key, minimum in spec.ints.items():
+        _int(cfg, f"model.{key}", minimum)
+    for key, minimum in spec.optional_ints.items():
+        _int(cfg, f"model.{key}", minimum, optional=True)
+    for key, minimum in spec.int_lists.items():
+        values = m[key]
+        if (not isinstance(values, list | tuple) or (key in spec.nonempty and not values)
+                or any(not _is_int(v) or v < minimum for v in values)):
+            need = "a non-empty list" if key in spec.nonempty else "a list"
+            raise ConfigError(f"model.{key}={values!r}: must be {need} of integers >= {minimum}")
+    for key, allowed in spec.choices.items():
+        _choice(cfg, f"model.{key}", allowed)
+    for key, value in spec.fixed.items():
+        if m[key] != value:
+            raise ConfigError(f"model.{key}={m[key]!r}: must be {value!r} for {spec.target.rsplit('.', 1)[-1]}")
+    try:
+        plan = spec.plan(m)
+    except ShapeError as e:
+        raise ConfigError(f"model: {e}") from None
+    if "padding_mode" in m:
+        _check_padding_mode(plan, m)
 
 
 def check_model(cfg: Mapping) -> None:
-    target = str(_get(cfg, "model._target_"))
-    cls = target.rsplit(".", 1)[-1]
-    if cls not in MODEL_CHECKS:
-        raise ConfigError(f"model._target_={target!r}: must be one of the cnnexp.models classes "
-                          f"({', '.join(MODEL_CHECKS)})")
-    sweepable, plan = MODEL_CHECKS[cls]
-    if sweepable:
-        _check_conv_model(cfg)
-    elif "activation" in cfg["model"]:
-        _choice(cfg, "model.activation", ACTIVATIONS)
-    try:
-        plan(cfg["model"])
-    except ShapeError as e:
-        raise ConfigError(f"model: {e}") from None
+    """The keys every network takes, then its spec's checks (a network without a spec is checked when built)."""
+    for key in ("model.in_channels", "model.num_classes"):
+        _int(cfg, key, 1)
+    size = _get(cfg, "data.image_size")
+    _int(cfg, "model.input_size", size)
+    if (_get(cfg, "model.input_size") - size) % 2:
+        raise ConfigError(f"model.input_size={_get(cfg, 'model.input_size')}: must exceed data.image_size={size} "
+                          f"by an even number (images are padded equally on each side)")
+    spec = SPECS.get(str(_get(cfg, "model._target_")))
+    if spec is not None:
+        check_spec(cfg, spec)
 
 
 def check_augment(cfg: Mapping) -> None:
@@ -162,24 +140,27 @@ def check_augment(cfg: Mapping) -> None:
 
 
 def check_training(cfg: Mapping) -> None:
-    if not isinstance(_get(cfg, "resume"), bool):
-        raise ConfigError(f"resume={_get(cfg, 'resume')!r}: must be true or false")
+    _bool(cfg, "resume")
     _int(cfg, "threads", 1, optional=True)
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
+    _number(cfg, "trainer.gradient_clip_val", lambda v: v >= 0, ">= 0", optional=True)
+    _choice(cfg, "trainer.gradient_clip_algorithm", CLIP_ALGORITHMS)
+    _int(cfg, "trainer.accumulate_grad_batches", 1)
     _number(cfg, "optim.optimizer.lr", lambda v: v > 0, "> 0")
     _number(cfg, "optim.label_smoothing", lambda v: 0 <= v < 1, "in [0, 1)")
     check_optimized_metric(cfg)
 
 
 def check_optimized_metric(cfg: Mapping) -> None:
-    """The metric a sweeper optimizes must be one this run will produce (else every trial is wasted)."""
+    """A sweeper optimizes a validation (or cost) metric this run produces, never a test-set number."""
     metric = _get(cfg, "optimized_metric")
-    allowed = TRAIN_METRICS + (INVARIANCE_METRICS if _get(cfg, "invariance.enabled") else ())
-    if metric not in allowed:
-        hint = " (needs the invariance suite: invariance=quick or default)" if metric in INVARIANCE_METRICS else ""
-        raise ConfigError(f"optimized_metric={metric!r}: not a metric of this run{hint}; "
-                          f"one of {', '.join(allowed)}")
+    if metric in SELECTABLE:
+        return
+    if metric in METRICS or metric in SUMMARY_METRICS:
+        raise ConfigError(f"optimized_metric={metric!r}: measured on the official test set, which reports and "
+                          f"never selects; use val/acc_best (or one of {', '.join(SELECTABLE[1:])})")
+    raise ConfigError(f"optimized_metric={metric!r}: not a metric of this run; one of {', '.join(SELECTABLE)}")
 
 
 def validate(cfg: Mapping) -> None:

@@ -27,12 +27,14 @@ NEAR = 5.0
 )
 def fgsm(ctx: Context) -> Outcome:
     arms = {"cnn": ctx.runs.get(*BASELINE), "mlp": ctx.runs.get(*MLP)}
-    drops = {n: per_seed(r, lambda run: acc_at(run, "fgsm", 0.0) - acc_at(run, "fgsm", EPSILON)) for n, r in arms.items()}
+    drops = {n: per_seed(r, lambda run: acc_at(run, "fgsm", 0.0) - acc_at(run, "fgsm", EPSILON))
+             for n, r in arms.items()}
     verdict = beyond(drops["cnn"], above=FAR, below=NEAR)
     curves = {n: {str(e): summary(per_seed(r, lambda run, e=e: acc_at(run, "fgsm", e)))
                   for e in r[0].invariance["fgsm"]["values"]} for n, r in arms.items()}
     evidence = {"epsilon": EPSILON, "drop_points": {n: summary(d) for n, d in drops.items()},
-                "clean_acc": {n: summary(per_seed(r, lambda run: acc_at(run, "fgsm", 0.0))) for n, r in arms.items()}, "curves": curves}
+                "clean_acc": {n: summary(per_seed(r, lambda run: acc_at(run, "fgsm", 0.0))) for n, r in arms.items()},
+                "curves": curves}
     fig, (ax,) = new_figure()
     for name, runs in arms.items():
         eps = runs[0].invariance["fgsm"]["values"]
@@ -42,5 +44,5 @@ def fgsm(ctx: Context) -> Outcome:
     ax.set(xlabel="FGSM ε (pixels in [0, 1])", ylabel="test accuracy (%)", ylim=(0, 100),
            title="C14: FGSM, mean ± 95% CI over seeds")
     ax.legend()
-    return Outcome(verdict, f"accuracy lost at ε={EPSILON}: CNN {fmt(drops['cnn'], ' pts')}, MLP {fmt(drops['mlp'], ' pts')}",
-                   evidence, [save(fig, ctx.out_dir, "c14.png")])
+    key = f"accuracy lost at ε={EPSILON}: CNN {fmt(drops['cnn'], ' pts')}, MLP {fmt(drops['mlp'], ' pts')}"
+    return Outcome(verdict, key, evidence, [save(fig, ctx.out_dir, "c14.png")])

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold
-from cnnexp.models.shapes import conv_out
+from cnnexp.models.specs import conv_out
 
 TOLERANCE = 1e-10  # float64
 

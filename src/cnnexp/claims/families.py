@@ -1,4 +1,15 @@
 """Importing this module registers every claim (one module per family)."""
 
-from cnnexp.claims import (adversarial, backprop, connectivity, correlation, distributions,  # noqa: F401
-                           output_size, parameters, pooling_loss, receptive_field, rotation_scale, translation)
+from cnnexp.claims import (  # noqa: F401
+                           adversarial,
+                           backprop,
+                           connectivity,
+                           correlation,
+                           distributions,
+                           output_size,
+                           parameters,
+                           pooling_loss,
+                           receptive_field,
+                           rotation_scale,
+                           translation,
+)

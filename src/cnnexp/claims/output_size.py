@@ -10,7 +10,7 @@ from torch import nn
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold
-from cnnexp.models.shapes import conv_out
+from cnnexp.models.specs import conv_out
 
 WIDTHS = (5, 7, 8, 13, 28, 32)
 KERNELS = (1, 2, 3, 5, 7)
@@ -61,9 +61,10 @@ def output_size(ctx: Context) -> Outcome:
                 "mismatches": mismatches[:10], "lecture_example_side": example,
                 "dilation1_cases": len(plain), "unfloored_not_integer": len(fractional),
                 "example_not_integer": fractional[:3]}
+    first = fractional[0]
     notes = [f"The formula as written is not an integer in {len(fractional)} of {len(plain)} cases without "
-             f"dilation (e.g. W={fractional[0]['W']}, K={fractional[0]['K']}, P={fractional[0]['P']}, "
-             f"S={fractional[0]['S']}: {lecture_formula(fractional[0]['W'], fractional[0]['K'], fractional[0]['P'], fractional[0]['S']):.3g}); "
+             f"dilation (e.g. W={first['W']}, K={first['K']}, P={first['P']}, "
+             f"S={first['S']}: {lecture_formula(first['W'], first['K'], first['P'], first['S']):.3g}); "
              "PyTorch takes the floor: O = floor((W - K + 2P) / S) + 1 (ceil only with ceil_mode=True "
              "for pooling). With dilation D the kernel spans D(K-1)+1 pixels, which replaces K."]
     fig, (ax,) = new_figure()

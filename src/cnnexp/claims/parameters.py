@@ -8,6 +8,8 @@ from torch import nn
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import FAIL, PASS, Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold
+from cnnexp.models.lenet5 import LeNet5
+from cnnexp.models.lenet5_1998 import LeNet5_1998
 from cnnexp.models.summary import count_parameters, layer_rows
 
 SIDES = (28, 32, 64, 100, 128, 200)
@@ -78,9 +80,6 @@ def stage_shapes(net: nn.Module) -> tuple[dict[str, list[int]], dict[str, int]]:
          "F6 84, output 10); otherwise FAIL. Parameter counts are reported (the lecture lists none).",
 )
 def lenet5_shapes(ctx: Context) -> Outcome:
-    from cnnexp.models.lenet5 import LeNet5
-    from cnnexp.models.lenet5_1998 import LeNet5_1998
-
     expected = {k: [c, s, s] for k, (c, s) in LECTURE_LENET5.items()} | {"f6": [84], "output": [10]}
     models = {"lenet5": LeNet5(), "lenet5_1998": LeNet5_1998()}
     evidence, checks = {"lecture": expected}, {}

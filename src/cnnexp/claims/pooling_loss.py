@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold
-from cnnexp.models.shapes import conv_out
+from cnnexp.data.datasets import load_dataset
+from cnnexp.models.specs import conv_out
 
 WINDOWS = (2, 3)
 POOLS = {"max": F.max_pool2d, "avg": F.avg_pool2d}
@@ -54,8 +55,6 @@ def downstream_cost(window: int) -> dict[str, int]:
          "share is larger for 3x3 than for 2x2; otherwise FAIL.",
 )
 def lossy_pooling(ctx: Context) -> Outcome:
-    from cnnexp.data.datasets import load_dataset
-
     test = load_dataset("mnist", ctx.data_dir)[1]
     x = test.images.double() / 255
     side = x.shape[-1]

@@ -7,6 +7,7 @@ import torch
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold
+from cnnexp.models.lenet5 import LeNet5
 
 PROBES = 4  # random inputs whose gradient supports are united (an exact zero can hide a pixel in one)
 
@@ -45,8 +46,6 @@ def side_of(support: torch.Tensor) -> int:
          "the field grows strictly from C1 to C5; otherwise FAIL.",
 )
 def receptive_fields(ctx: Context) -> Outcome:
-    from cnnexp.models.lenet5 import LeNet5
-
     torch.manual_seed(ctx.seed)
     net = LeNet5(pooling="avg", activation="tanh").double()
     inputs = torch.randn(PROBES, 1, 32, 32, dtype=torch.float64)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib.image as mpimg
+from torch.utils.tensorboard import SummaryWriter
+
 from cnnexp.claims.registry import Claim, Outcome
 from cnnexp.files import atomic_write_bytes, write_json
 
@@ -78,8 +81,8 @@ def markdown(result: dict) -> str:
                else "."), "",
             "| id | claim | verdict | key number |", "|---|---|---|---|"]
     # A `|` inside a cell (|a - b|) would end the cell: escape it.
-    head += [f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | {r['key'].replace('|', chr(92) + '|')} |"
-             for r in result["claims"]]
+    head += [f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | "
+             f"{r['key'].replace('|', chr(92) + '|')} |" for r in result["claims"]]
     return "\n".join(head) + "\n\n" + "\n".join(section(r) for r in result["claims"])
 
 
@@ -91,8 +94,6 @@ def write_report(result: dict, out_dir: Path) -> None:
 
 def log_to_tensorboard(result: dict, out_dir: Path) -> None:
     """The same text and figures under TensorBoard's Text and Images tabs."""
-    import matplotlib.image as mpimg
-    from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(out_dir / "tensorboard")) as writer:
         writer.add_text("claims/summary", markdown(result).split("\n## ")[0])

@@ -45,7 +45,7 @@ def rotation_scale(ctx: Context) -> Outcome:
     fig, axes = new_figure(ncols=2, width=4.4)
     for ax, family, label in zip(axes, ("rotate", "scale"), ("rotation (degrees, ccw)", "scale factor")):
         values = runs[0].invariance[family]["values"]
-        stats = [t_interval(per_seed(runs, lambda r, v=v: acc_at(r, family, v))) for v in values]
+        stats = [t_interval(per_seed(runs, lambda r, v=v, family=family: acc_at(r, family, v))) for v in values]
         ax.errorbar(values, [a for a, _ in stats], [h for _, h in stats], marker="o", capsize=3)
         ax.set(xlabel=label, ylabel="test accuracy (%)", ylim=(0, 100))
     fig.suptitle("C11: LeNet-5 without augmentation (mean ± 95% CI over seeds)")
@@ -82,7 +82,8 @@ def augmentation(ctx: Context) -> Outcome:
     parts, evidence_arms, rows = {}, {}, []
     for aug, arm in AUGMENTED.items():
         runs = ctx.runs.get(*arm)
-        with_aug, without = per_seed(runs, lambda r: matching_auc(r, aug)), per_seed(base, lambda r: matching_auc(r, aug))
+        with_aug = per_seed(runs, lambda r, aug=aug: matching_auc(r, aug))
+        without = per_seed(base, lambda r, aug=aug: matching_auc(r, aug))
         parts[aug] = greater(with_aug, without)
         gain = difference_interval(with_aug, without)
         cost = difference_interval(per_seed(runs, clean_acc), per_seed(base, clean_acc))
@@ -94,8 +95,8 @@ def augmentation(ctx: Context) -> Outcome:
     evidence = {"parts": parts, "clean_acc_none": summary(per_seed(base, clean_acc)),
                 "arms": evidence_arms, "interval_format": "[difference, 95% low, 95% high] in points"}
     fig, (ax,) = new_figure(width=5.5)
-    for i, (aug, with_aug, without) in enumerate(rows):
-        for j, (label, vals) in enumerate((("none", without), (aug, with_aug))):
+    for i, (_, with_aug, without) in enumerate(rows):
+        for j, vals in enumerate((without, with_aug)):
             mean, half = t_interval(vals)
             ax.bar(i + 0.38 * j, mean, 0.38, yerr=half, capsize=4, color=("tab:gray", "tab:blue")[j],
                    label=("no augmentation", "augmented")[j] if i == 0 else None)

@@ -12,12 +12,18 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, open_dict
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from cnnexp.config import compose
+from cnnexp.errors import ConfigError
+from cnnexp.training.run import train
+from cnnexp.validate import validate
 
 log = logging.getLogger("cnnexp.claims")
 
@@ -29,19 +35,6 @@ class Run:
     dir: Path
     metrics: dict
     invariance: dict
-
-
-def compose_train(overrides: Sequence[str]) -> DictConfig:
-    """The `train` config with `overrides`, composed as cnnexp-train would compose it."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from cnnexp.cli import CONF_DIR
-
-    # Inside cnnexp-claims Hydra is already initialised on conf/; tests call this without it.
-    ready = GlobalHydra.instance().is_initialized()
-    with nullcontext() if ready else initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        return compose("train", overrides=list(overrides))
 
 
 def as_overrides(values: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -79,7 +72,7 @@ class Runs:
         for seed in self.seeds:
             full = [*self.common, *overrides, f"seed={seed}", "resume=true", f"paths.data_dir={self.data_dir}"]
             run_dir = self.root / "trainings" / run_key(arm, seed, full)
-            cfg = compose_train(full)
+            cfg = compose("train", full)
             with open_dict(cfg):
                 cfg.paths.output_dir = str(run_dir)
                 cfg.run_name = f"{arm}_seed{seed}"
@@ -90,13 +83,6 @@ class Runs:
     def validate(self, arms: Sequence[tuple[str, Sequence[str]]]) -> None:
         """Compose and check every arm's config for every seed: a bad override stops the command
         before anything trains."""
-        from hydra.errors import HydraException
-        from omegaconf import OmegaConf
-        from omegaconf.errors import OmegaConfBaseException
-
-        from cnnexp.errors import ConfigError
-        from cnnexp.validate import validate
-
         for arm, overrides in arms:
             try:
                 for _, _, cfg in self.configs(arm, overrides):
@@ -112,8 +98,6 @@ class Runs:
 
     def get(self, arm: str, overrides: Sequence[str]) -> list[Run]:
         """The runs of `arm` for every seed, training the ones not in the cache."""
-        from cnnexp.train import train
-
         if arm in self._done:
             return self._done[arm]
         runs = []

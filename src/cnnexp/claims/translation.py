@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from cnnexp.claims.arms import MLP, POOLED, POOLING, BASELINE, clean_acc, fmt, per_seed, shift_acc, summary
+from cnnexp.claims.arms import BASELINE, MLP, POOLED, POOLING, clean_acc, fmt, per_seed, shift_acc, summary
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import FAIL, PASS, Context, Outcome, claim
 from cnnexp.claims.verdict import combine, greater

@@ -14,6 +14,7 @@ import torch
 
 from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.data.datasets import load_dataset
+from cnnexp.data.mnist import ensure_mnist
 from cnnexp.data.splits import balanced_subset, holdout
 
 
@@ -34,17 +35,18 @@ class ImageDataModule(L.LightningDataModule):
         # On the host: the invariance suite and users read these.
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._device_splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._verified = False
 
     def prepare_data(self) -> None:
-        if self.name == "mnist":
-            from cnnexp.data.mnist import ensure_mnist
-
+        """Verify (or fetch) the files once; Lightning calls this again in fit, and setup would too."""
+        if self.name == "mnist" and not self._verified:
             ensure_mnist(self.data_dir)
+            self._verified = True
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        train, test = load_dataset(self.name, self.data_dir, self.download)
+        train, test = load_dataset(self.name, self.data_dir, self.download, verified=self._verified)
         expected = (self.channels, self.image_size, self.image_size)
         if tuple(train.images.shape[1:]) != expected:
             raise ValueError(f"{self.name} images are {tuple(train.images.shape[1:])}, config says {expected}")

@@ -13,8 +13,10 @@ TORCHVISION_CLASS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10
 DATASETS = tuple(TORCHVISION_CLASS)
 
 
-def load_dataset(name: str, data_dir: str | Path, download: bool = True) -> tuple["Split", "Split"]:
-    """(official train, official test) of dataset `name`."""
+def load_dataset(name: str, data_dir: str | Path, download: bool = True,
+                 verified: bool = False) -> tuple[Split, Split]:
+    """(official train, official test) of dataset `name`; `verified`: its files were checked already
+    in this process (MNIST's are hashed, 55 MB, once per run)."""
     from cnnexp.data.torchvision_sets import load_split
 
     if name not in TORCHVISION_CLASS:
@@ -23,7 +25,8 @@ def load_dataset(name: str, data_dir: str | Path, download: bool = True) -> tupl
         # MNIST's own mirrors are unreachable on many machines: verify or fetch by our routes first.
         from cnnexp.data.mnist import ensure_mnist
 
-        ensure_mnist(data_dir)
+        if not verified:
+            ensure_mnist(data_dir)
         download = False
     cls = TORCHVISION_CLASS[name]
     return load_split(cls, Path(data_dir), True, download), load_split(cls, Path(data_dir), False, download)

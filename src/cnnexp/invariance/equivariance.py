@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
+from cnnexp.models.summary import planned_modules
+
 
 @torch.inference_mode()
 def equivariance_errors(forward: Callable[[torch.Tensor], torch.Tensor], layers: Mapping[str, tuple[nn.Module, int]],
@@ -46,5 +48,4 @@ def equivariance_errors(forward: Callable[[torch.Tensor], torch.Tensor], layers:
 
 def planned_layers(net: nn.Module) -> dict[str, tuple[nn.Module, int]]:
     """The conv/pool layers of a network's shape plan, with their total strides."""
-    modules = {name.rsplit(".", 1)[-1]: m for name, m in net.named_modules() if name}
-    return {s.name: (modules[s.name], s.jump) for s in getattr(net, "plan", []) if s.name in modules}
+    return {name: (module, shape.jump) for name, (module, shape) in planned_modules(net).items()}

@@ -15,8 +15,8 @@ Transform = Callable[[torch.Tensor, float], torch.Tensor]
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000,
-            transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
-    """Softmax probabilities (N, classes) for uint8 or float images, transformed batch by batch."""
+            transform: Callable[[torch.Tensor], torch.Tensor] | None = None, softmax: bool = True) -> torch.Tensor:
+    """Softmax probabilities (or the logits) (N, classes) for uint8 or float images, transformed batch by batch."""
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(images), batch_size):
@@ -24,7 +24,8 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000,
         x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
         if transform is not None:
             x = transform(x)
-        out.append(model(x).softmax(-1).cpu())
+        logits = model(x)
+        out.append((logits.softmax(-1) if softmax else logits).cpu())
     return torch.cat(out)
 
 
@@ -64,7 +65,7 @@ def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int, se
         for d in draws[side].unique(dim=0):
             rows = (draws[side] == d).all(-1).nonzero().flatten()
             dx, dy = int(d[0]), int(d[1])
-            p = predict(model, images[rows], batch_size, lambda x: shift(x, dx, dy))
+            p = predict(model, images[rows], batch_size, lambda x, dx=dx, dy=dy: shift(x, dx, dy))
             preds[side, rows] = p.argmax(-1)
     return (preds[0] == preds[1]).float().mean().item()
 

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+
 from cnnexp.classifier import Classifier
+from cnnexp.invariance import CURVES, FAMILIES
 from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
-from cnnexp.invariance.metrics import (accuracy_curve, fgsm_curve, normalized_auc, shift_consistency,
-                                       shift_stability)
-from cnnexp.invariance.transforms import FAMILIES
+from cnnexp.invariance.metrics import accuracy_curve, fgsm_curve, normalized_auc, shift_consistency, shift_stability
+from cnnexp.invariance.transforms import TRANSFORMS
 
 
 def grid(spec: Mapping[str, float]) -> list[float]:
@@ -27,7 +28,7 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
         images, labels = images[: cfg["num_images"]], labels[: cfg["num_images"]]
     bs = cfg["batch_size"]
     results: dict[str, Any] = {}
-    for family, transform in FAMILIES.items():
+    for family, transform in TRANSFORMS.items():
         values = grid(cfg[family])
         accs, probs = accuracy_curve(model, images, labels, transform, values, bs)
         results[family] = {"values": values, "acc": accs}
@@ -43,7 +44,7 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     results["equivariance"] = equivariance_errors(model.net, planned_layers(model.net), x_net,
                                                   cfg["equivariance_shifts"])
     summary = {f"inv/{f}_auc": normalized_auc(results[f]["values"], results[f]["acc"])
-               for f in (*FAMILIES, "fgsm")}
+               for f in CURVES}
     summary |= {f"inv/{f}_worst_acc": min(results[f]["acc"]) for f in FAMILIES}
     summary["inv/shift_consistency"] = results["consistency"]["value"]
     summary["inv/p_top1_change_1px"] = results["stability"]["p_top1_change"]

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
+from cnnexp.invariance import FAMILIES
+
 
 def affine(x: torch.Tensor, dx: int = 0, dy: int = 0, degrees: float = 0.0, factor: float = 1.0,
            interpolation: InterpolationMode = InterpolationMode.BILINEAR) -> torch.Tensor:
@@ -74,9 +76,5 @@ def scale(x: torch.Tensor, factor: float) -> torch.Tensor:
     return affine(x, factor=factor)
 
 
-FAMILIES = {
-    "shift_x": lambda x, v: shift(x, int(v), 0),
-    "shift_y": lambda x, v: shift(x, 0, int(v)),
-    "rotate": rotate,
-    "scale": scale,
-}
+TRANSFORMS = dict(zip(FAMILIES, (lambda x, v: shift(x, int(v), 0), lambda x, v: shift(x, 0, int(v)), rotate, scale),
+                      strict=True))

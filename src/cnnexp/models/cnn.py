@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnexp.models.activation import make_activation
-from cnnexp.models.pooling import make_pool
-from cnnexp.models.shapes import cnn_plan
+from cnnexp.models.layers import make_activation, make_pool
+from cnnexp.models.specs import cnn_plan
 
 
 class CNN(nn.Module):

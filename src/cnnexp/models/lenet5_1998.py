@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnexp.models.activation import ScaledTanh
-from cnnexp.models.shapes import lenet5_plan
+from cnnexp.models.layers import ScaledTanh
+from cnnexp.models.specs import lenet5_plan
 
 # C3_TABLE[k] = the S2 maps that C3 map k reads (Table I of the paper).
 C3_TABLE = (

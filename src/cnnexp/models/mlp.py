@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnexp.models.activation import make_activation
+from cnnexp.models.layers import make_activation
 
 
 class MLP(nn.Module):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnexp.models.specs import LayerShape
+
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -21,9 +23,16 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
+def planned_modules(net: nn.Module) -> dict[str, tuple[nn.Module, LayerShape]]:
+    """The layers of the network's shape plan (`net.plan`, every cnnexp net has one) by plan name, in
+    plan order, each with its module (matched by the last part of the module's name) and its shape."""
+    modules = {name.rsplit(".", 1)[-1]: m for name, m in net.named_modules() if name}
+    return {s.name: (modules[s.name], s) for s in getattr(net, "plan", []) if s.name in modules}
+
+
 def layer_rows(net: nn.Module, input_shape: tuple[int, ...]) -> list[LayerRow]:
     """One row per planned conv/pool layer, per linear layer, and for the output layer."""
-    plan = {s.name: s for s in getattr(net, "plan", [])}
+    plan = {name: shape for name, (_, shape) in planned_modules(net).items()}
     chosen = {name: m for name, m in net.named_modules()
               if name and (name.rsplit(".", 1)[-1] in plan or isinstance(m, nn.Linear) or name == "output")}
     shapes: dict[str, tuple[int, ...]] = {}

@@ -1,0 +1,1 @@
+"""cnnexp's Hydra configs, shipped inside the package as `cnnexp.conf` (see pyproject.toml)."""

@@ -1,1 +1,0 @@
-"""Lightning callbacks of cnnexp (selected in `conf/callbacks/`)."""

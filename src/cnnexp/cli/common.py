@@ -1,0 +1,89 @@
+"""What every cnnexp command does around its job: the config checked before Hydra starts, one policy for
+bad input (one line, exit status 2, no traceback; a failed sweep job is recorded and the sweep goes on),
+the process settings, and the summary table."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+from rich.console import Console
+from rich.table import Table
+
+from cnnexp.cli.sweeps import check_sweep
+from cnnexp.config import compose, in_sweep
+from cnnexp.errors import USER_ERRORS
+from cnnexp.runtime import keep_freed_memory
+
+T = TypeVar("T")
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def one_line(error: Exception) -> str:
+    """Hydra's multi-line composition errors, as one line that keeps what names the problem."""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    keep = [ln for ln in lines if not ln.startswith(("Config search path", "provider=", "See https", "full_key",
+                                                     "object_type"))]
+    text = "; ".join(keep)
+    return text.replace("Available options in", "available options in").replace(":;", ":").replace(".;", ";")
+
+
+def fail(command: str, message: str) -> None:
+    """The one way a command refuses bad input."""
+    print(f"{command}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
+    """Compose the config from the command line once, before Hydra runs anything.
+
+    A mistyped key, an unknown option or a syntax error then exits with status 2 and one line, like
+    any other bad input. A sweep (`-m`, or a preset that launches one, `sweep=...`) has every point
+    composed and the invalid ones listed in one block. Other flags go straight to Hydra.
+    """
+    args = argv[1:]
+    overrides = [a for a in args if a not in MULTIRUN_FLAGS]
+    if not overrides or any(a.startswith("-") for a in overrides):
+        return
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+        plain = [o.input_line for o in parsed if not o.is_sweep_override()]
+        mode = compose(config_name, plain, return_hydra_config=True).hydra.mode
+        if len(overrides) < len(args) or mode == RunMode.MULTIRUN:
+            check_sweep(config_name, command, overrides)
+        elif len(plain) < len(overrides):
+            compose(config_name, overrides)  # a sweep without -m: Hydra's own message
+    except (HydraException, OmegaConfBaseException) as e:
+        fail(command, one_line(e))
+
+
+def run_job(command: str, job: Callable[[DictConfig], T], cfg: DictConfig) -> T | None:
+    """Run `job(cfg)` with the process settings of a run; bad input exits with status 2 and one line.
+
+    In a sweep job the error is logged instead (the job's log keeps it for cnnexp-report) and None
+    is returned, so one bad point does not end the sweep.
+    """
+    keep_freed_memory()
+    try:
+        return job(cfg)
+    except USER_ERRORS as e:
+        if not in_sweep():
+            fail(command, str(e))
+        logging.getLogger(command).error("%s: error: %s", command, e)
+        return None
+
+
+def print_metrics(title: str, metrics: Mapping[str, Any]) -> None:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else f"{value:,}")
+    Console().print(table)

@@ -1,0 +1,41 @@
+"""cnnexp-train: fit a network, test the checkpoint validation chose on the official test set."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from cnnexp.cli.common import check_overrides, print_metrics, run_job
+from cnnexp.config import CONF_DIR, register_resolvers
+from cnnexp.validate import validate
+
+register_resolvers()
+
+
+def _train(cfg: DictConfig) -> dict[str, float]:
+    validate(OmegaConf.to_container(cfg, resolve=True))  # before torch and Lightning load
+    from cnnexp.training.run import train
+
+    return train(cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+def _main(cfg: DictConfig) -> Any:
+    """Returns `metrics[optimized_metric]` (nan for a failed job): the value a sweeper optimizes."""
+    metrics = run_job("cnnexp-train", _train, cfg)
+    if metrics:  # DDP ranks other than 0 return {}: rank 0 reports
+        print_metrics(f"cnnexp-train: {cfg.paths.output_dir}", metrics)
+    return (metrics or {}).get(cfg.optimized_metric, math.nan)
+
+
+def main() -> None:
+    check_overrides("train", "cnnexp-train", sys.argv)
+    _main()
+
+
+if __name__ == "__main__":
+    main()

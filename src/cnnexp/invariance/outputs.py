@@ -1,0 +1,67 @@
+"""Writing the suite's results: invariance.json, invariance.csv (long form), invariance.png, TensorBoard."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from cnnexp.files import atomic_write_bytes, write_json
+from cnnexp.invariance import CURVES
+
+X_LABELS = {"shift_x": "horizontal shift (px, + = right)", "shift_y": "vertical shift (px, + = down)",
+            "rotate": "rotation (degrees, counter-clockwise)", "scale": "scale factor",
+            "fgsm": "FGSM epsilon (pixel space)"}
+
+
+def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
+    rows = []
+    for family in CURVES:
+        curve = results[family]
+        for metric in ("acc", "loss"):
+            rows += [(family, v, metric, n) for v, n in zip(curve["values"], curve.get(metric, []))]
+    rows += [("consistency", results["consistency"]["max_shift"], "shift_consistency", results["consistency"]["value"])]
+    rows += [("stability", 1, k, v) for k, v in results["stability"].items()]
+    rows += [("summary", "", k, v) for k, v in results["summary"].items()]
+    return rows
+
+
+def figure(results: dict):
+    fig, axes = plt.subplots(1, len(CURVES), figsize=(4 * len(CURVES), 3.2), sharey=True)
+    for ax, family in zip(axes, CURVES):
+        ax.plot(results[family]["values"], [100 * a for a in results[family]["acc"]], marker="o", ms=3)
+        ax.set_xlabel(X_LABELS[family])
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy (%)")
+    fig.tight_layout()
+    return fig
+
+
+def write_outputs(results: dict, run_dir: Path) -> None:
+    write_json(run_dir / "invariance.json", results)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["family", "value", "metric", "number"])
+    writer.writerows(long_rows(results))
+    atomic_write_bytes(run_dir / "invariance.csv", buf.getvalue().encode())
+    fig = figure(results)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    atomic_write_bytes(run_dir / "invariance.png", png.getvalue())
+
+
+def log_to_tensorboard(writer, results: dict) -> None:
+    """Each curve as scalars `invariance/<family>/acc`, stepped by its magnitude (shifts and
+    degrees as they are, scale and epsilon x100, since steps are integers), and the figure."""
+    for family in CURVES:
+        factor = 100 if family in ("scale", "fgsm") else 1
+        for v, acc in zip(results[family]["values"], results[family]["acc"]):
+            writer.add_scalar(f"invariance/{family}/acc", acc, int(round(v * factor)))
+    writer.add_figure("invariance/curves", figure(results), 0)
+    writer.flush()

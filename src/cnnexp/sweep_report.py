@@ -1,0 +1,122 @@
+"""The summary of a sweep (or a folder of runs), grouped by what was swept (cnnexp-report).
+
+Writes into the dir: summary.csv (a row per job: its overrides, metrics.json, or its error),
+summary.md (groups of the swept settings with mean and 95% interval over seeds, best validation
+first) and summary.png (validation and test accuracy, and shift consistency where measured, per group).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import yaml
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+
+from cnnexp.stats import t_interval
+
+# Validation ranks; the test set and the invariance suite (on test images) are reported beside it.
+SORT_METRIC = "val/acc_best"
+SUMMARIZED = (SORT_METRIC, "test/acc", "inv/shift_consistency")
+
+
+def find_jobs(root: Path) -> list[Path]:
+    """Run dirs below `root`: every folder holding Hydra's `.hydra/overrides.yaml`."""
+    return sorted(p.parent.parent for p in root.rglob(".hydra/overrides.yaml"))
+
+
+def job_error(job: Path) -> str:
+    """The last error line a failed job left in its log."""
+    for log in sorted(job.glob("*.log")):
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if "error" in ln.lower()]
+        if lines:
+            return lines[-1].split("] - ")[-1].strip()
+    return "no metrics.json and no error in the log (killed or still running?)"
+
+
+def job_row(root: Path, job: Path) -> dict:
+    overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
+    row: dict = {"job": str(job.relative_to(root)) or "."}
+    row |= dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith(("paths.", "hydra")))
+    metrics_file = job / "metrics.json"
+    if metrics_file.is_file():
+        row |= {"status": "ok", "error": ""} | json.loads(metrics_file.read_text())
+    else:
+        row |= {"status": "failed", "error": job_error(job)}
+    return row
+
+
+def summarize(rows: list[dict]):
+    table = pd.DataFrame(rows)
+    override_keys = [c for c in table.columns if c not in ("job", "status", "error") and "/" not in c
+                     and c != "epochs"]
+    swept = [k for k in override_keys if k != "seed" and table[k].nunique(dropna=False) > 1]
+    ok = table[table.status == "ok"]
+    groups = []
+    if not ok.empty:
+        keyed = ok.groupby(swept, dropna=False) if swept else [((), ok)]
+        for key, part in keyed:
+            key = key if isinstance(key, tuple) else (key,)
+            group = dict(zip(swept, key)) | {"runs": len(part)}
+            for metric in SUMMARIZED:
+                if metric in part and part[metric].notna().any():
+                    group[metric], group[f"{metric} ±95%"] = t_interval(part[metric].dropna().tolist())
+            groups.append(group)
+    groups.sort(key=lambda g: -g.get(SORT_METRIC, -1))
+    return table, swept, groups
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def markdown(table, swept: list[str], groups: list[dict]) -> str:
+    failed = table[table.status != "ok"]
+    lines = [f"# Summary: {len(table)} jobs, {len(table) - len(failed)} finished, {len(failed)} failed", ""]
+    if groups:
+        cols = [*swept, "runs", *(c for c in groups[0] if c not in swept and c != "runs")]
+        lines += ["Grouped by " + (", ".join(swept) or "nothing (one setting)") +
+                  "; mean over runs (seeds) with the half-width of the 95% t-interval; "
+                  "best validation first (val/acc_best: it selects; test/acc reports).", "",
+                  "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_fmt(g.get(c, "")) for c in cols) + " |" for g in groups]
+    if len(failed):
+        lines += ["", "## Failed jobs", ""] + [f"- `{r.job}`: {r.error}" for r in failed.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def plot(groups: list[dict], swept: list[str], path: Path) -> None:
+    metrics = [m for m in SUMMARIZED if any(m in g for g in groups)]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.5 * len(groups) + 1.5), squeeze=False)
+    labels = [", ".join(f"{k}={g[k]}" for k in swept) or "all" for g in groups]
+    for ax, metric in zip(axes[0], metrics):
+        values = [g.get(metric, math.nan) for g in groups]
+        errors = [0 if math.isnan(g.get(f"{metric} ±95%", math.nan)) else g[f"{metric} ±95%"] for g in groups]
+        ax.barh(labels, values, xerr=errors, color="tab:blue", alpha=0.8)
+        ax.set_xlabel(metric)
+        finite = [v for v in values if not math.isnan(v)]
+        if finite:
+            ax.set_xlim(max(0.0, min(finite) - 0.05), min(1.0, max(finite) + 0.02))
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def report(root: Path) -> tuple[Path, Path]:
+    jobs = find_jobs(root)
+    if not jobs:
+        raise FileNotFoundError(f"{root}: no runs found (no .hydra/overrides.yaml below it)")
+    table, swept, groups = summarize([job_row(root, j) for j in jobs])
+    table.to_csv(root / "summary.csv", index=False)
+    (root / "summary.md").write_text(markdown(table, swept, groups))
+    if groups:
+        plot(groups, swept, root / "summary.png")
+    return root / "summary.csv", root / "summary.md"

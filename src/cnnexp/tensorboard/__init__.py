@@ -1,1 +1,0 @@
-"""Writing to TensorBoard beyond what Lightning's logger does."""

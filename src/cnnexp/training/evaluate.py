@@ -1,0 +1,72 @@
+"""The test every training ends with, and cnnexp-eval's job: a checkpoint's classifier on the official
+test set, then the invariance suite. One path, so both commands write the same metrics the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.tensorboard import SummaryWriter
+
+from cnnexp.classifier import Classifier
+from cnnexp.errors import ConfigError
+from cnnexp.files import write_json
+from cnnexp.invariance.metrics import predict
+from cnnexp.invariance.outputs import log_to_tensorboard, write_outputs
+from cnnexp.invariance.suite import run_suite
+from cnnexp.models.summary import count_parameters
+from cnnexp.training.checkpoint import load_classifier
+from cnnexp.training.tensorboard import flatten, log_model, write_hparams
+
+
+def test_metrics(classifier: Classifier, images: torch.Tensor, labels: torch.Tensor,
+                 batch_size: int) -> dict[str, float]:
+    """test/acc and test/loss (mean cross-entropy) of `classifier` on uint8 `images`."""
+    logits = predict(classifier, images, batch_size, softmax=False)
+    return {"test/acc": (logits.argmax(-1) == labels).float().mean().item(),
+            "test/loss": F.cross_entropy(logits, labels).item()}
+
+
+def assess(classifier: Classifier, test: tuple[torch.Tensor, torch.Tensor], config: Mapping[str, Any],
+           out_dir: Path, writers: Sequence[SummaryWriter], step: int) -> dict[str, float]:
+    """Test `classifier` (eval mode) on the official test split, then run the invariance suite if the
+    config asks; write the suite's files and every TensorBoard view; return the metrics."""
+    images, labels = test
+    metrics = test_metrics(classifier, images, labels, config["data"]["eval_batch_size"])
+    metrics |= {"params/total": count_parameters(classifier.net),
+                "params/trainable": count_parameters(classifier.net, trainable_only=True)}
+    results = run_suite(classifier, images, labels, config["invariance"]) if config["invariance"]["enabled"] else None
+    if results:
+        write_outputs(results, out_dir)
+        metrics |= results["summary"]
+    for writer in writers:
+        log_model(writer, classifier, images, step)
+        if results:
+            log_to_tensorboard(writer, results)
+    return metrics
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """cnnexp-eval: `cfg.ckpt_path` on `cfg.data`'s official test split; write metrics.json and TensorBoard."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    classifier = load_classifier(config["ckpt_path"])  # a bad file is refused before the data loads
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("test")
+    test = datamodule.splits["test"]
+    in_channels = classifier.preprocess.mean.shape[1]
+    if test[0].shape[1] != in_channels:
+        raise ConfigError(f"data={cfg.data.name}: {test[0].shape[1]}-channel images, but the checkpoint's model "
+                          f"takes {in_channels}")
+    out_dir = Path(cfg.paths.output_dir)
+    writer = SummaryWriter(str(out_dir / "tb" / cfg.run_name))
+    metrics = assess(classifier, test, config, out_dir, [writer], step=0)
+    write_json(out_dir / "metrics.json", metrics)
+    settings = {"ckpt_path": config["ckpt_path"], "data": config["data"], "invariance": config["invariance"]}
+    write_hparams(writer, flatten(settings), metrics, new_scalars=list(metrics))
+    writer.close()
+    return metrics

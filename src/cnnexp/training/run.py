@@ -1,0 +1,165 @@
+"""train(cfg): build -> fit -> test -> record. cnnexp-train's heavy path (torch and Lightning).
+
+The test reads the checkpoint validation chose, through the same code as cnnexp-eval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from cnnexp.classifier import Classifier, build_classifier
+from cnnexp.data.datamodule import ImageDataModule
+from cnnexp.errors import ConfigError
+from cnnexp.files import write_json
+from cnnexp.invariance import CURVES
+from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
+from cnnexp.training.callbacks import TrainThroughput
+from cnnexp.training.checkpoint import load_classifier
+from cnnexp.training.evaluate import assess
+from cnnexp.training.lit_module import LitClassifier
+from cnnexp.training.tensorboard import custom_scalars_layout, flatten, write_hparams
+from cnnexp.validate import validate
+
+log = logging.getLogger("cnnexp.cli.train")
+# Steps between progress-bar redraws (a human reads it a few times a second at most).
+PROGRESS_REFRESH_STEPS = 10
+# The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
+HPARAM_SECTIONS = ("seed", "data", "model", "augment", "optim", "trainer", "invariance")
+# Trainer keys that Lightning refuses under manual optimization: LitClassifier applies them itself.
+STEP_KEYS = {"gradient_clip_val": "clip_val", "gradient_clip_algorithm": "clip_algorithm",
+             "accumulate_grad_batches": "accumulate"}
+
+
+@dataclass
+class Run:
+    """What `build` makes for one training."""
+
+    config: dict  # the resolved config
+    out_dir: Path
+    datamodule: ImageDataModule
+    module: LitClassifier
+    trainer: L.Trainer
+    checkpoint: ModelCheckpoint
+    resume_from: Path | None
+
+
+def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, float]:
+    """Run one training job described by a composed `train` config; return its metrics.
+
+    `extra_callbacks`: Lightning callbacks besides the config's, for objects a config cannot describe
+    (e.g. a benchmark's own model). With `resume=true` a run dir that holds metrics.json is finished
+    and is skipped; one that holds checkpoints/last.ckpt continues from it.
+    """
+    config = OmegaConf.to_container(cfg, resolve=True)
+    validate(config)
+    out_dir = Path(config["paths"]["output_dir"])
+    if config["resume"] and (out_dir / "metrics.json").is_file():
+        log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
+        return json.loads((out_dir / "metrics.json").read_text())
+    run = build(cfg, config, extra_callbacks)
+    fit_s = fit(run)
+    if not run.trainer.is_global_zero:
+        # DDP: every rank took part in fit; rank 0 alone tests and writes.
+        return {}
+    return record(run, test(run), fit_s)
+
+
+def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) -> Run:
+    """Process settings, data (fetched and verified first), classifier, LightningModule, trainer."""
+    threads = threads_per_job(config["threads"], cpu_processes(cfg.trainer))
+    if threads:
+        torch.set_num_threads(threads)
+    log.info("torch threads: %d", torch.get_num_threads())
+    if config["trainer"]["accelerator"] in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={config['trainer']['accelerator']}: no GPU is visible on this "
+                          f"machine; use trainer=cpu or trainer=default")
+    quiet_lightning()
+    out_dir = Path(config["paths"]["output_dir"])
+    last = out_dir / "checkpoints" / "last.ckpt"
+    resume_from = last if config["resume"] and last.is_file() else None
+    L.seed_everything(config["seed"], workers=True, verbose=False)
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()  # fetch and verify the files before any model or trainer exists
+    optim = instantiate(cfg.optim)
+    trainer_cfg = dict(config["trainer"])
+    step_settings = {arg: trainer_cfg.pop(key) for key, arg in STEP_KEYS.items() if trainer_cfg.get(key) is not None}
+    try:
+        classifier = build_classifier(config)
+    except InstantiationException as e:  # a network without a spec is checked here, when built
+        raise ConfigError(f"model: {' '.join(str(e).split(chr(10))[:2])}") from None
+    module = LitClassifier(classifier, config["data"]["num_classes"], optim.optimizer, optim.scheduler,
+                           config["optim"]["interval"], config, augment=instantiate(cfg.augment),
+                           label_smoothing=config["optim"]["label_smoothing"], **step_settings)
+    callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
+    if config["trainer"]["enable_progress_bar"]:
+        # Lightning's bar refreshes every step by default, gathering its metrics each time.
+        callbacks["progress_bar"] = TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS)
+    logger_kwargs = {}
+    if resume_from is not None:
+        # Hide events the killed run wrote after its last checkpoint: no duplicate steps in TensorBoard.
+        step = torch.load(resume_from, map_location="cpu", weights_only=True)["global_step"]
+        logger_kwargs["purge_step"] = step
+        log.info("resume: continuing %s from global step %d", resume_from, step)
+    loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
+    trainer_cfg = {k: v for k, v in trainer_cfg.items() if k not in STEP_KEYS}  # the unset ones (null)
+    trainer = instantiate(trainer_cfg, callbacks=[*callbacks.values(), *extra_callbacks], logger=loggers)
+    if trainer.strategy.root_device.type == "cpu":
+        use_default_cuda_check()
+    return Run(config, out_dir, datamodule, module, trainer, callbacks["model_checkpoint"], resume_from)
+
+
+def fit(run: Run) -> float:
+    """Train; return the seconds it took."""
+    start = time.perf_counter()
+    run.trainer.fit(run.module, datamodule=run.datamodule, ckpt_path=run.resume_from)
+    return time.perf_counter() - start
+
+
+def test(run: Run) -> dict[str, float]:
+    """The checkpoint validation chose (a weight average's weights, if one was kept) on the official
+    test set, then the invariance suite."""
+    best = run.checkpoint.best_model_path
+    classifier: Classifier = load_classifier(best) if best else run.module.classifier.eval()
+    classifier.to(run.trainer.strategy.root_device)
+    return assess(classifier, run.datamodule.splits["test"], run.config, run.out_dir, _writers(run.trainer),
+                  step=run.trainer.global_step)
+
+
+def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]:
+    """Write metrics.json and, in TensorBoard, the final metrics as scalars and the HParams session."""
+    score = run.checkpoint.best_model_score
+    throughput = next((c for c in run.trainer.callbacks if isinstance(c, TrainThroughput)), None)
+    metrics = {
+        "val/acc_best": float(score) if score is not None else float("nan"),
+        **tested,
+        "time/fit_s": round(fit_s, 3),
+        "throughput/train_img_s": round(throughput.images_per_second, 1) if throughput else float("nan"),
+        "epochs": run.trainer.current_epoch,
+    }
+    write_json(run.out_dir / "metrics.json", metrics)
+    curves = CURVES if run.config["invariance"]["enabled"] else ()
+    settings = flatten({k: run.config[k] for k in HPARAM_SECTIONS})
+    final = {k: v for k, v in metrics.items() if "/" in k}
+    for writer in _writers(run.trainer):
+        writer.add_custom_scalars(custom_scalars_layout(curves))
+        write_hparams(writer, settings, final, new_scalars=final, step=run.trainer.global_step)
+        writer.close()  # its event-writer thread would outlive the run in a process that goes on
+    return metrics
+
+
+def _writers(trainer: L.Trainer) -> list:
+    return [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]

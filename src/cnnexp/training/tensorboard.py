@@ -1,0 +1,107 @@
+"""What cnnexp writes to TensorBoard beside Lightning's scalars: HParams with the real final metrics,
+the Custom Scalars layout, and views of the tested model (layer table, filters, feature maps)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams
+from torchvision.utils import make_grid
+
+from cnnexp.classifier import Classifier
+from cnnexp.models.summary import layer_rows, markdown_table, planned_modules
+
+HParamValue = bool | int | float | str
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, HParamValue]:
+    """`{"model": {"pooling": "max"}}` -> `{"model/pooling": "max"}`; lists and None become text.
+
+    Hydra's own keys (`_target_`, `_partial_`) are left out: they are wiring, not settings.
+    """
+    out: dict[str, HParamValue] = {}
+    for key, value in config.items():
+        if str(key).startswith("_"):
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}/"))
+        elif isinstance(value, bool | int | float | str):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out
+
+
+def write_hparams(writer: SummaryWriter, params: Mapping[str, HParamValue], metrics: Mapping[str, float],
+                  new_scalars: Iterable[str] = (), step: int = 0) -> None:
+    """Write the HParams session for this run.
+
+    The HParams tab reads each metric's value from the scalar with the same tag in this run, so the
+    metrics no one logged during training (`new_scalars`) are written as scalars first, at `step`.
+    Not Lightning's `TensorBoardLogger.log_hyperparams(params, metrics)`: it would log every metric
+    again at step 0, a second point beside the per-epoch series of the same tag.
+    """
+    for tag in new_scalars:
+        writer.add_scalar(tag, metrics[tag], step)
+    exp, ssi, sei = hparams(dict(params), dict(metrics))
+    file_writer = writer._get_file_writer()
+    for summary in (exp, ssi, sei):
+        file_writer.add_summary(summary)
+    writer.flush()
+
+
+def custom_scalars_layout(invariance_curves: Iterable[str] = ()) -> dict:
+    """The layout `SummaryWriter.add_custom_scalars` takes: {category: {chart: ["Multiline", [tag regexes]]}}.
+
+    Invariance curves get a chart each: their steps are shifts, degrees or scale x100, not comparable axes.
+    """
+    layout = {"train vs val": {"loss": ["Multiline", ["train/loss", "val/loss"]],
+                               "accuracy": ["Multiline", ["train/acc", "val/acc"]]}}
+    curves = {f"{family}: accuracy": ["Multiline", [f"invariance/{family}/acc"]] for family in invariance_curves}
+    if curves:
+        layout["invariance"] = curves
+    return layout
+
+
+def _unit_range(x: torch.Tensor) -> torch.Tensor:
+    """Scale each map to [0, 1] on its own so weak and strong maps are both visible."""
+    flat = x.flatten(1)
+    lo, hi = flat.min(1, keepdim=True).values, flat.max(1, keepdim=True).values
+    return ((flat - lo) / (hi - lo).clamp_min(1e-8)).view_as(x)
+
+
+@torch.no_grad()
+def log_model(writer: SummaryWriter, classifier: Classifier, images: torch.Tensor, step: int,
+              num_images: int = 4) -> None:
+    """The layer table with parameters per layer, the first conv layer's filters, and the feature maps
+    of the first two conv layers on `num_images` test images (uint8 pixels)."""
+    net = classifier.net
+    pixels = images[:num_images].float().div(255)
+    rows = layer_rows(net, tuple(classifier.preprocess(pixels[:1]).shape[1:]))
+    writer.add_text("model/layers", markdown_table(rows), step)
+    for r in rows:
+        writer.add_scalar(f"params/layer/{r.name}", r.params, step)
+    convs = [(name, module) for name, (module, shape) in planned_modules(net).items() if shape.kind == "conv"]
+    if not convs:
+        return
+    first_name, first = convs[0]
+    weight = first.weight.detach().cpu()
+    if weight.shape[1] not in (1, 3):  # show one channel of multi-channel kernels
+        weight = weight[:, :1]
+    writer.add_image(f"filters/{first_name}", make_grid(_unit_range(weight), nrow=weight.shape[0], padding=1,
+                                                         pad_value=1.0), step)
+    maps: dict[str, torch.Tensor] = {}
+    hooks = [m.register_forward_hook(lambda _m, _i, out, n=n: maps.__setitem__(n, out)) for n, m in convs[:2]]
+    try:
+        classifier(pixels)
+    finally:
+        for h in hooks:
+            h.remove()
+    for name, out in maps.items():
+        tiles = _unit_range(out.flatten(0, 1).unsqueeze(1).cpu())
+        writer.add_image(f"feature_maps/{name}", make_grid(tiles, nrow=out.shape[1], padding=1, pad_value=1.0), step)
+    writer.flush()
