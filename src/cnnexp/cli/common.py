@@ -50,13 +50,14 @@ def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
     """
     args = argv[1:]
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
+    flagged = len(overrides) < len(args)
     if not overrides or any(a.startswith("-") for a in overrides):
         return
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         plain = [o.input_line for o in parsed if not o.is_sweep_override()]
         mode = compose(config_name, plain, return_hydra_config=True).hydra.mode
-        if len(overrides) < len(args) or mode == RunMode.MULTIRUN:
+        if flagged or mode == RunMode.MULTIRUN:
             check_sweep(config_name, command, overrides)
         elif len(plain) < len(overrides):
             compose(config_name, overrides)  # a sweep without -m: Hydra's own message

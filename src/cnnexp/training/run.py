@@ -34,7 +34,7 @@ from cnnexp.training.lit_module import LitClassifier
 from cnnexp.training.tensorboard import custom_scalars_layout, flatten, write_hparams
 from cnnexp.validate import validate
 
-log = logging.getLogger("cnnexp.cli.train")
+log = logging.getLogger("cnnexp.train")
 # Steps between progress-bar redraws (a human reads it a few times a second at most).
 PROGRESS_REFRESH_STEPS = 10
 # The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
@@ -79,31 +79,15 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, flo
 
 
 def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) -> Run:
-    """Process settings, data (fetched and verified first), classifier, LightningModule, trainer."""
-    threads = threads_per_job(config["threads"], cpu_processes(cfg.trainer))
-    if threads:
-        torch.set_num_threads(threads)
-    log.info("torch threads: %d", torch.get_num_threads())
-    if config["trainer"]["accelerator"] in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"trainer.accelerator={config['trainer']['accelerator']}: no GPU is visible on this "
-                          f"machine; use trainer=cpu or trainer=default")
-    quiet_lightning()
+    """Process settings, data (fetched and verified first), the LightningModule, the trainer."""
+    _process_settings(cfg, config)
     out_dir = Path(config["paths"]["output_dir"])
     last = out_dir / "checkpoints" / "last.ckpt"
     resume_from = last if config["resume"] and last.is_file() else None
     L.seed_everything(config["seed"], workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()  # fetch and verify the files before any model or trainer exists
-    optim = instantiate(cfg.optim)
-    trainer_cfg = dict(config["trainer"])
-    step_settings = {arg: trainer_cfg.pop(key) for key, arg in STEP_KEYS.items() if trainer_cfg.get(key) is not None}
-    try:
-        classifier = build_classifier(config)
-    except InstantiationException as e:  # a network without a spec is checked here, when built
-        raise ConfigError(f"model: {' '.join(str(e).split(chr(10))[:2])}") from None
-    module = LitClassifier(classifier, config["data"]["num_classes"], optim.optimizer, optim.scheduler,
-                           config["optim"]["interval"], config, augment=instantiate(cfg.augment),
-                           label_smoothing=config["optim"]["label_smoothing"], **step_settings)
+    module = _module(cfg, config)
     callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
     if config["trainer"]["enable_progress_bar"]:
         # Lightning's bar refreshes every step by default, gathering its metrics each time.
@@ -115,11 +99,35 @@ def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) ->
         logger_kwargs["purge_step"] = step
         log.info("resume: continuing %s from global step %d", resume_from, step)
     loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
-    trainer_cfg = {k: v for k, v in trainer_cfg.items() if k not in STEP_KEYS}  # the unset ones (null)
+    trainer_cfg = {k: v for k, v in config["trainer"].items() if k not in STEP_KEYS}
     trainer = instantiate(trainer_cfg, callbacks=[*callbacks.values(), *extra_callbacks], logger=loggers)
     if trainer.strategy.root_device.type == "cpu":
         use_default_cuda_check()
     return Run(config, out_dir, datamodule, module, trainer, callbacks["model_checkpoint"], resume_from)
+
+
+def _process_settings(cfg: DictConfig, config: dict) -> None:
+    threads = threads_per_job(config["threads"], cpu_processes(cfg.trainer))
+    if threads:
+        torch.set_num_threads(threads)
+    log.info("torch threads: %d", torch.get_num_threads())
+    if config["trainer"]["accelerator"] in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={config['trainer']['accelerator']}: no GPU is visible on this "
+                          f"machine; use trainer=cpu or trainer=default")
+    quiet_lightning()
+
+
+def _module(cfg: DictConfig, config: dict) -> LitClassifier:
+    """The classifier the config describes, in the LightningModule that trains it."""
+    try:
+        classifier = build_classifier(config)
+    except InstantiationException as e:  # a network without a spec is checked here, when built
+        raise ConfigError(f"model: {' '.join(str(e).split(chr(10))[:2])}") from None
+    optim = instantiate(cfg.optim)
+    step = {arg: config["trainer"][key] for key, arg in STEP_KEYS.items() if config["trainer"].get(key) is not None}
+    return LitClassifier(classifier, config["data"]["num_classes"], optim.optimizer, optim.scheduler,
+                         config["optim"]["interval"], config, augment=instantiate(cfg.augment),
+                         label_smoothing=config["optim"]["label_smoothing"], **step)
 
 
 def fit(run: Run) -> float:
