@@ -70,3 +70,11 @@ def test_ddp_cpu_processes_share_the_cores():
     assert cfg.trainer.strategy.process_group_backend == "gloo" and cpu_processes(cfg.trainer) == 2
     assert threads_per_job(None, cpu_processes(cfg.trainer)) == max(1, (os.cpu_count() or 1) // 2)
     assert threads_per_job(3, 2) == 3  # an explicit `threads` wins
+
+
+def test_optuna_search_launches_by_itself_and_selects_on_validation():
+    from hydra.types import RunMode
+
+    cfg = compose("train", ["hparams_search=optuna"], return_hydra_config=True)
+    assert cfg.hydra.mode == RunMode.MULTIRUN and cfg.optimized_metric == "val/acc_best"
+    assert cfg.hydra.sweeper.direction == "maximize"

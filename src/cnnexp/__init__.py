@@ -7,8 +7,8 @@ __version__ = "0.1.0"
 
 def load_classifier(ckpt_path):
     """A trained cnnexp checkpoint as an `nn.Module` in eval mode: images in [0, 1] at the dataset's
-    size -> logits (see `cnnexp.training.checkpoint.load_classifier`). Imported lazily: `import cnnexp` stays
-    light for config validation."""
+    size -> logits (`cnnexp.training.checkpoint.load_classifier`, imported on first use so that
+    `import cnnexp` stays light for config validation)."""
     from cnnexp.training.checkpoint import load_classifier as load
 
     return load(ckpt_path)
