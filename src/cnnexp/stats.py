@@ -11,11 +11,11 @@ import math
 import statistics
 from collections.abc import Sequence
 
+from scipy import stats
+
 
 def t_interval(values: Sequence[float]) -> tuple[float, float]:
     """Mean and half-width of the 95% t-interval (nan half-width for a single value)."""
-    from scipy import stats
-
     n = len(values)
     mean = math.fsum(values) / n
     if n < 2:
@@ -25,8 +25,6 @@ def t_interval(values: Sequence[float]) -> tuple[float, float]:
 
 def difference_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
     """mean(a) - mean(b) and its 95% Welch interval (low, high): the seeds are independent trainings."""
-    from scipy import stats
-
     diff = math.fsum(a) / len(a) - math.fsum(b) / len(b)
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
     se = math.sqrt(va + vb)

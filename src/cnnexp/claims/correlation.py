@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import signal
 
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
@@ -26,8 +27,6 @@ TOLERANCE = 1e-10  # float64 throughout: any real difference is many orders larg
          "otherwise FAIL.",
 )
 def cross_correlation(ctx: Context) -> Outcome:
-    from scipy import signal
-
     rng = np.random.default_rng(ctx.seed)
     image = rng.standard_normal((9, 9))
     kernel = np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [-2.0, 0.0, 0.5]])  # no symmetry at all

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torchvision.datasets as tvd
 
 from cnnexp.errors import DataUnavailable
 
@@ -19,8 +20,6 @@ class Split:
 
 
 def _dataset(cls_name: str, root: Path, train: bool, download: bool):
-    import torchvision.datasets as tvd
-
     cls = getattr(tvd, cls_name)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
