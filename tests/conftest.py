@@ -16,11 +16,20 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Real MNIST, verified by md5; fetched through the normal routes the first time."""
-    from cnnexp.data.mnist import ensure_mnist
+    from cnnexp.data.datasets import ensure_files
 
     path = Path(os.environ.get("CNNEXP_DATA_DIR", REPO / "data"))
-    ensure_mnist(path)
+    ensure_files("mnist", path)
     return path
+
+
+@pytest.fixture(scope="session")
+def fashion_dir(data_dir) -> Path:
+    """Real Fashion-MNIST, verified by md5, beside MNIST; fetched through the normal routes once."""
+    from cnnexp.data.datasets import ensure_files
+
+    ensure_files("fashion_mnist", data_dir)
+    return data_dir
 
 
 def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, all_claims
 from cnnexp.claims.trainings import Run, as_overrides
@@ -208,3 +209,21 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
     second = json.loads((out / "claims.json").read_text())
     assert second["trainings"]["trained"] == 0 and second["trainings"]["cached"] == 24
     assert [c["verdict"] for c in second["claims"]] == [c["verdict"] for c in result["claims"][1:]]
+
+
+@pytest.mark.slow
+def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fashion_dir):
+    proc = claims_cli(tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C10,C15]", *TINY)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "claims"
+    result = json.loads((out / "claims.json").read_text())
+    assert result["dataset"] == "Fashion-MNIST"
+    data = {c["id"]: c["data"] for c in result["claims"]}
+    assert data["C04"].startswith("none") and data["C15"] == "Fashion-MNIST: its official test images"
+    assert data["C10"].startswith("Fashion-MNIST: trained on its training split")
+    report = (out / "report.md").read_text()
+    assert report.startswith("# The lecture's claims, checked on Fashion-MNIST")
+    assert "10,000-image Fashion-MNIST test set" in report and "MNIST test" not in report.replace("Fashion-MNIST", "")
+    for ckpt in (out / "trainings").glob("*/checkpoints/last.ckpt"):
+        assert torch.load(ckpt, weights_only=True)["cnnexp_config"]["data"]["name"] == "fashion_mnist"
+    assert len(list((out / "trainings").glob("*/checkpoints/last.ckpt"))) == 12  # 4 arms x 3 seeds

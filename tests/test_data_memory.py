@@ -8,10 +8,8 @@ import torch
 
 from cnnexp.data.batches import EpochPermutation, TensorBatches
 from cnnexp.data.datamodule import ImageDataModule
-from cnnexp.data.idx import idx_bytes
 from cnnexp.data.splits import balanced_subset, holdout
 from cnnexp.data.torchvision_sets import load_split
-from cnnexp.errors import DataUnavailable
 
 # Digits 0..9 in the official MNIST test set.
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -103,26 +101,23 @@ def test_train_size_gives_a_class_balanced_subset(data_dir):
 
 def test_config_mean_std_are_the_training_images_statistics(data_dir, train_cfg):
     cfg = train_cfg()
-    images = load_split("MNIST", data_dir, train=True, download=False).images.float() / 255
+    images = load_split("MNIST", data_dir, train=True).images.float() / 255
     assert images.mean().item() == pytest.approx(cfg.data.mean[0], abs=1e-4)
     assert images.std().item() == pytest.approx(cfg.data.std[0], abs=1e-4)
 
 
-def _write_idx_set(root, folder, n_train=20, n_test=10):
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(idx_bytes(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)))
-        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(n, dtype=np.uint8) % 10))
+@pytest.mark.slow
+def test_fashion_mnist_has_the_official_split_and_the_configs_statistics(fashion_dir):
+    from cnnexp.config import compose
 
-
-def test_fashion_mnist_loads_from_torchvisions_layout(tmp_path):
-    _write_idx_set(tmp_path, "FashionMNIST")
-    dm = ImageDataModule("fashion_mnist", str(tmp_path), val_size=5, download=False)
+    data = compose("train", ["data=fashion_mnist", "paths.output_dir=x"]).data
+    dm = ImageDataModule("fashion_mnist", str(fashion_dir), val_size=5000)
     dm.setup()
-    assert [len(dm.splits[s][1]) for s in ("train", "val", "test")] == [15, 5, 10]
-    assert dm.splits["test"][1].tolist() == list(range(10))
+    assert [len(dm.splits[s][1]) for s in ("train", "val", "test")] == [55_000, 5_000, 10_000]
+    assert torch.bincount(dm.splits["test"][1]).tolist() == [1000] * 10
+    images = load_split("FashionMNIST", fashion_dir, train=True).images.float() / 255
+    assert images.mean().item() == pytest.approx(data.mean[0], abs=1e-4)
+    assert images.std().item() == pytest.approx(data.std[0], abs=1e-4)
 
 
 def test_cifar10_loads_three_channels_in_rgb_order(tmp_path, monkeypatch):
@@ -141,11 +136,6 @@ def test_cifar10_loads_three_channels_in_rgb_order(tmp_path, monkeypatch):
         pickle.dump({"label_names": [str(i) for i in range(10)]}, f)
     # torchvision pins the md5 of the real CIFAR files; these small ones stand in for them.
     monkeypatch.setattr(cifar, "check_integrity", lambda *args, **kwargs: True)
-    split = load_split("CIFAR10", tmp_path, train=False, download=False)
+    split = load_split("CIFAR10", tmp_path, train=False)
     assert split.images.shape == (4, 3, 32, 32)
     assert torch.equal(split.images[0, 1].flatten(), torch.from_numpy(batches["test_batch"][0, 1024:2048]))
-
-
-def test_missing_torchvision_dataset_is_a_clear_error(tmp_path):
-    with pytest.raises(DataUnavailable, match=r"FashionMNIST is not in .*FashionMNIST and download is off"):
-        load_split("FashionMNIST", tmp_path, train=True, download=False)

@@ -77,7 +77,7 @@ def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
     # load_classifier reproduces the run's test accuracy, and an independent +3 px shift agrees
     # with the suite's curve.
     model = cnnexp.load_classifier(run / "checkpoints" / "best-epoch01.ckpt")
-    test = load_split("MNIST", cfg.paths.data_dir, train=False, download=False)
+    test = load_split("MNIST", cfg.paths.data_dir, train=False)
     images, labels = test.images, test.labels
     x = images.float() / 255
     with torch.no_grad():
@@ -96,7 +96,7 @@ def test_ema_run_tests_the_averaged_weights_validation_chose(train_cfg):
     ckpt = torch.load(best, weights_only=True)
     averaged, raw = ckpt["state_dict"], ckpt["current_model_state"]
     assert any(not torch.equal(averaged[k], raw[k]) for k in averaged)  # two different sets of weights
-    test = load_split("MNIST", cfg.paths.data_dir, train=False, download=False)
+    test = load_split("MNIST", cfg.paths.data_dir, train=False)
     with torch.no_grad():
         logits = cnnexp.load_classifier(best)(test.images.float() / 255)
     assert (logits.argmax(1) == test.labels).float().mean().item() == pytest.approx(metrics["test/acc"], abs=1e-6)

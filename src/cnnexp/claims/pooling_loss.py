@@ -1,4 +1,4 @@
-"""C15: pooling is lossy compression, measured on the official MNIST test digits."""
+"""C15: pooling is lossy compression, measured on the dataset's official test images."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def preimage(pooled: torch.Tensor, window: int, side: int) -> torch.Tensor:
 
 
 def relative_error(x: torch.Tensor, x_hat: torch.Tensor) -> float:
-    """||x - x_hat||^2 / ||x||^2 over all digits: the share of the image's energy the map cannot give back."""
+    """||x - x_hat||^2 / ||x||^2 over all images: the share of the image's energy the map cannot give back."""
     return float(((x - x_hat) ** 2).sum() / (x**2).sum())
 
 
@@ -45,17 +45,18 @@ def downstream_cost(window: int) -> dict[str, int]:
     lecture="Sec. 3, '\"Pooling\": lossy compression': 'Pooling layers reduce the dimensionality of feature maps "
             "while retaining the most important information' ... 'Some information is discarded in the process, "
             "which is why pooling is considered lossy compression' ... 'lowers computational cost'.",
-    method="On the 10,000 official MNIST test digits: max and average pooling with 2x2 and 3x3 windows "
-           "(stride = window). For each digit, the input with every window filled by its pooled value has "
-           "the same pooled map; count the digits for which it differs from the digit. Recovery: relative "
+    method="On the dataset's 10,000 official test images: max and average pooling with 2x2 and 3x3 windows "
+           "(stride = window). For each image, the input with every window filled by its pooled value has "
+           "the same pooled map; count the images for which it differs from the image. Recovery: relative "
            "squared error of that pre-image and of a bilinear upsampling of the map. Cost: C1 activations "
            "and C3 multiply-adds of LeNet-5 with and without the pooling step.",
-    rule="PASS if, for both pooling types and both windows, at least 99% of digits have a different input "
+    rule="PASS if, for both pooling types and both windows, at least 99% of images have a different input "
          "with the identical pooled map, the best reconstruction loses a non-zero share of the image, and that "
          "share is larger for 3x3 than for 2x2; otherwise FAIL.",
+    reads_data=True,
 )
 def lossy_pooling(ctx: Context) -> Outcome:
-    test = load_dataset("mnist", ctx.data_dir)[1]
+    test = load_dataset(ctx.data, ctx.data_dir)[1]
     x = test.images.double() / 255
     side = x.shape[-1]
     rows, examples = [], {}
@@ -69,17 +70,17 @@ def lossy_pooling(ctx: Context) -> Outcome:
             errors = {"preimage": relative_error(x, same_map), "bilinear": relative_error(x, bilinear)}
             rows.append({"pooling": kind, "window": window, "map_side": pooled.shape[-1],
                          "values_kept": pooled[0].numel() / x[0].numel(),
-                         "digits_with_collision": float((collides & differs).double().mean()),
+                         "images_with_collision": float((collides & differs).double().mean()),
                          "relative_error": errors, "best_relative_error": min(errors.values())})
             examples[(kind, window)] = same_map[0, 0]
     best = {(r["pooling"], r["window"]): r["best_relative_error"] for r in rows}
-    checks = {"≥ 99% of digits collide": all(r["digits_with_collision"] >= 0.99 for r in rows),
+    checks = {"≥ 99% of images collide": all(r["images_with_collision"] >= 0.99 for r in rows),
               "information is lost": all(v > 0 for v in best.values()),
               "3x3 loses more than 2x2": all(best[(k, 3)] > best[(k, 2)] for k in POOLS)}
     cost = {f"window_{w}": downstream_cost(w) for w in WINDOWS}
     fig, axes = new_figure(ncols=1 + len(examples), width=2.0, height=2.4)
     axes[0].imshow(x[0, 0].numpy(), cmap="gray")
-    axes[0].set_title("test digit", fontsize=8)
+    axes[0].set_title("test image", fontsize=8)
     for ax, ((kind, window), image) in zip(axes[1:], examples.items()):
         ax.imshow(image.numpy(), cmap="gray")
         ax.set_title(f"same {kind} {window}x{window} map\nerror {best[(kind, window)]:.0%}", fontsize=8)
@@ -87,7 +88,7 @@ def lossy_pooling(ctx: Context) -> Outcome:
         ax.axis("off")
     c2 = cost["window_2"]
     return Outcome(all_hold(checks), f"2x2 max pooling keeps 25% of the values and loses "
-                   f"{best[('max', 2)]:.0%} of a digit's energy (avg: {best[('avg', 2)]:.0%}); C3 does "
+                   f"{best[('max', 2)]:.0%} of an image's energy (avg: {best[('avg', 2)]:.0%}); C3 does "
                    f"{c2['c3_macs_unpooled'] / c2['c3_macs_pooled']:.1f}x fewer multiply-adds after it",
-                   {"checks": checks, "pooling": rows, "downstream": cost, "digits": len(x)},
+                   {"checks": checks, "pooling": rows, "downstream": cost, "images": len(x)},
                    [save(fig, ctx.out_dir, "c15.png")])

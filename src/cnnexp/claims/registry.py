@@ -30,6 +30,7 @@ class Context:
     seed: int
     runs: Any = None  # cnnexp.claims.trainings.Runs, for claims with `trains=True`
     data_dir: Path | None = None
+    data: str = "mnist"  # the dataset (data.name) the trainings and the measured claims use
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,21 @@ class Claim:
     rule: str  # the verdict rule, as the code below applies it
     check: Callable[[Context], Outcome]
     trains: bool = False  # needs trained models (seeds, the training cache)
+    reads_data: bool = False  # measures the dataset's images (trained claims do too)
 
 
 CLAIMS: dict[str, Claim] = {}
 
 
-def claim(id: str, title: str, lecture: str, method: str, rule: str, trains: bool = False):
+def claim(id: str, title: str, lecture: str, method: str, rule: str, trains: bool = False,
+          reads_data: bool = False):
     """Register the decorated `check(ctx) -> Outcome` as claim `id`."""
 
     def register(check: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
         if id in CLAIMS:
             raise ValueError(f"claim {id} is registered twice")
         CLAIMS[id] = Claim(id, title, " ".join(lecture.split()), " ".join(method.split()),
-                           " ".join(rule.split()), check, trains)
+                           " ".join(rule.split()), check, trains, reads_data)
         return check
 
     return register

@@ -14,10 +14,14 @@ from cnnexp.files import atomic_write_bytes, write_json
 MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "❔ INCONCLUSIVE"}
 
 
-def claim_record(claim: Claim, outcome: Outcome) -> dict[str, Any]:
+def claim_record(claim: Claim, outcome: Outcome, dataset: str) -> dict[str, Any]:
+    uses = claim.trains or claim.reads_data
+    data = (f"{dataset}: " + ("trained on its training split, measured on its official test set" if claim.trains
+                              else "its official test images") if uses
+            else "none: closed form or random inputs; the verdict does not depend on the dataset")
     return {"id": claim.id, "title": claim.title, "lecture": claim.lecture, "method": claim.method,
             "verdict": outcome.verdict, "rule": claim.rule, "key": outcome.key, "evidence": outcome.evidence,
-            "figures": outcome.figures, "notes": outcome.notes, "trained": claim.trains}
+            "figures": outcome.figures, "notes": outcome.notes, "trained": claim.trains, "data": data}
 
 
 def _value(v: Any) -> str:
@@ -57,7 +61,8 @@ def evidence_lines(evidence: dict, depth: int = 0) -> list[str]:
 
 def section(record: dict) -> str:
     lines = [f"## {record['id']} — {record['title']}", "", f"> {record['lecture']}", "",
-             f"**Method.** {record['method']}", "", f"**Verdict rule.** {record['rule']}", "",
+             f"**Method.** {record['method']}", "", f"**Data.** {record['data']}", "",
+             f"**Verdict rule.** {record['rule']}", "",
              f"**Verdict: {MARK[record['verdict']]}** — {record['key']}", ""]
     if record["notes"]:
         lines += ["**Where the lecture is imprecise or wrong.**", ""] + [f"- {n}" for n in record["notes"]] + [""]
@@ -70,13 +75,13 @@ def section(record: dict) -> str:
 def markdown(result: dict) -> str:
     counts = {v: sum(r["verdict"] == v for r in result["claims"]) for v in MARK}
     t = result["trainings"]
-    head = [f"# The lecture's claims, checked (profile `{result['profile']}`)", "",
+    head = [f"# The lecture's claims, checked on {result['dataset']} (profile `{result['profile']}`)", "",
             f"Lecture 13, *Convolutional Neural Networks*. Claims checked: {len(result['claims'])}; "
             + ", ".join(f"{n} {v}" for v, n in counts.items()) + ". "
             f"Wall time {result['wall_s']:.0f} s on {result['machine']}; trainings: {t['trained']} trained "
             f"({t['fit_s']:.0f} s), {t['cached']} read from the cache. Trained claims use seeds "
             f"{', '.join(map(str, result['seeds']))} and report mean ± 95% t-interval half-width; test accuracy "
-            "is on the official 10,000-image MNIST test set"
+            f"is on the official 10,000-image {result['dataset']} test set"
             + (f", the invariance curves on its first {result['curve_images']:,} images." if result["curve_images"]
                else "."), "",
             "| id | claim | verdict | key number |", "|---|---|---|---|"]

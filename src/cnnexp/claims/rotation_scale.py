@@ -26,7 +26,7 @@ def drop(run, family: str, values) -> float:
 @claim(
     "C11", "No built-in rotation or scale invariance",
     lecture="Sec. 4: 'CNNs are not inherently invariant to translation, rotation, or scale.'",
-    method="LeNet-5 trained without augmentation; on the official test set, accuracy with every digit rotated "
+    method="LeNet-5 trained without augmentation; on the official test set, accuracy with every image rotated "
            "(counter-clockwise, about its centre) and scaled (about its centre), against the same images "
            "untransformed.",
     rule=f"For rotations of ±45° and ±90° and scales 0.5 and 1.5: PASS if the accuracy drop from clean exceeds "

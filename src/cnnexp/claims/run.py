@@ -20,6 +20,7 @@ from cnnexp.claims.arms import ALL_ARMS
 from cnnexp.claims.registry import Context, all_claims
 from cnnexp.claims.report import claim_record, write_report
 from cnnexp.claims.trainings import Runs, as_overrides
+from cnnexp.data.datasets import title
 from cnnexp.errors import ConfigError
 
 log = logging.getLogger("cnnexp.claims")
@@ -54,19 +55,21 @@ def run_claims(cfg: DictConfig) -> dict:
         if len(profile.seeds) < MIN_SEEDS:
             raise ConfigError(f"profile.seeds={list(profile.seeds)}: trained claims need at least {MIN_SEEDS} "
                               "seeds for a mean and a 95% interval")
-        common = [f"invariance={profile.invariance}", *as_overrides(OmegaConf.to_container(profile.train))]
+        common = [f"data={cfg.data.name}", f"invariance={profile.invariance}",
+                  *as_overrides(OmegaConf.to_container(profile.train))]
         runs = Runs(out_dir, list(profile.seeds), common, cfg.paths.data_dir)
         runs.validate(ALL_ARMS)  # every training's config, before the first one starts
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = Context(out_dir=out_dir, seed=cfg.seed, runs=runs, data_dir=Path(cfg.paths.data_dir))
+    ctx = Context(out_dir=out_dir, seed=cfg.seed, runs=runs, data_dir=Path(cfg.paths.data_dir), data=cfg.data.name)
+    dataset = title(cfg.data.name)
     records = []
     for i in sorted(ids, key=lambda i: claims[i].trains):  # seconds-long claims first
         log.info("claims: checking %s (%s)", i, claims[i].title)
         outcome = claims[i].check(ctx)
         log.info("claims: %s %s — %s", i, outcome.verdict, outcome.key)
-        records.append(claim_record(claims[i], outcome))
+        records.append(claim_record(claims[i], outcome, dataset))
     records.sort(key=lambda r: r["id"])
-    result = {"profile": profile.name, "seeds": list(profile.seeds), "machine": machine(),
+    result = {"dataset": dataset, "profile": profile.name, "seeds": list(profile.seeds), "machine": machine(),
               "wall_s": round(time.perf_counter() - start, 1),
               "curve_images": runs.curve_images() if runs else None,
               "trainings": {"trained": runs.trained if runs else 0, "cached": runs.cached if runs else 0,

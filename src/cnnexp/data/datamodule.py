@@ -13,8 +13,7 @@ import lightning as L
 import torch
 
 from cnnexp.data.batches import EpochPermutation, TensorBatches
-from cnnexp.data.datasets import load_dataset
-from cnnexp.data.mnist import ensure_mnist
+from cnnexp.data.datasets import ensure_files, load_dataset
 from cnnexp.data.splits import balanced_subset, holdout
 
 
@@ -39,8 +38,8 @@ class ImageDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Verify (or fetch) the files once; Lightning calls this again in fit, and setup would too."""
-        if self.name == "mnist" and not self._verified:
-            ensure_mnist(self.data_dir)
+        if not self._verified:
+            ensure_files(self.name, self.data_dir, self.download)
             self._verified = True
 
     def setup(self, stage: str | None = None) -> None:

@@ -1,32 +1,43 @@
-"""Dataset names accepted by `data.name` and how to load each as in-memory tensors."""
+"""Dataset names accepted by `data.name`, their verified files, and loading them as in-memory tensors.
+
+Torch-free at import (config validation reads DATASETS); the loaders import torchvision when called.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # torch-free at import: config validation reads DATASETS
+if TYPE_CHECKING:
     from cnnexp.data.torchvision_sets import Split
 
-
+# data.name -> torchvision's class; cnnexp/data/<name>.py holds the official files' md5s and routes.
 TORCHVISION_CLASS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
 DATASETS = tuple(TORCHVISION_CLASS)
+
+
+def ensure_files(name: str, data_dir: str | Path, download: bool = True) -> Path:
+    """The folder of `name`'s official files, each checked against its md5; fetched by the dataset's
+    routes if needed (none with `download=False`), else a one-line DataUnavailable."""
+    from cnnexp.data.verified import ensure
+
+    module = importlib.import_module(f"cnnexp.data.{name}")
+    return ensure(module.FILES, data_dir, module.ROUTES if download else ())
+
+
+def title(name: str) -> str:
+    """The dataset's name as a reader knows it: fashion_mnist -> Fashion-MNIST."""
+    return importlib.import_module(f"cnnexp.data.{name}").FILES.name
 
 
 def load_dataset(name: str, data_dir: str | Path, download: bool = True,
                  verified: bool = False) -> tuple[Split, Split]:
     """(official train, official test) of dataset `name`; `verified`: its files were checked already
-    in this process (MNIST's are hashed, 55 MB, once per run)."""
+    in this process (they are hashed once per run: MNIST's 55 MB)."""
     from cnnexp.data.torchvision_sets import load_split
 
-    if name not in TORCHVISION_CLASS:
-        raise ValueError(f"dataset {name!r} is not one of {', '.join(DATASETS)}")
-    if name == "mnist":
-        # MNIST's own mirrors are unreachable on many machines: verify or fetch by our routes first.
-        from cnnexp.data.mnist import ensure_mnist
-
-        if not verified:
-            ensure_mnist(data_dir)
-        download = False
+    if not verified:
+        ensure_files(name, data_dir, download)
     cls = TORCHVISION_CLASS[name]
-    return load_split(cls, Path(data_dir), True, download), load_split(cls, Path(data_dir), False, download)
+    return load_split(cls, Path(data_dir), True), load_split(cls, Path(data_dir), False)
