@@ -101,7 +101,7 @@ def test_c09_conv_as_sparse_shared_matrix(tmp_path):
 @pytest.mark.slow
 def test_c15_pooling_loses_information_on_real_digits(tmp_path, data_dir):
     out = check("C15", tmp_path, data_dir)
-    assert out.verdict == PASS and out.evidence["digits"] == 10_000
+    assert out.verdict == PASS and out.evidence["images"] == 10_000
     rows = {(r["pooling"], r["window"]): r for r in out.evidence["pooling"]}
     assert rows[("max", 2)]["values_kept"] == 0.25 and rows[("max", 3)]["map_side"] == 10
     assert out.evidence["downstream"]["window_2"]["s2_activations"] == 6 * 14 * 14
