@@ -25,7 +25,7 @@ def conv_matrix(weight: torch.Tensor, side: int) -> torch.Tensor:
     lecture="Sec. 3, 'Main ideas of CNNs': 'Each element in the feature map is connected only to a small "
             "patch of the input' ... 'The same weights (a kernel/filter) are reused for different patches'; "
             "sec. 4: 'This drastically reduces the number of parameters compared to dense connections.'",
-    method="LeNet-5's C1 (1 -> 6 maps, 5x5) on a 28x28 input (the size of MNIST's images) in float64: conv2d "
+    method="LeNet-5's C1 (1 -> 6 maps, 5x5) on a random 28x28 input in float64: conv2d "
            "against unfold + matmul and against the explicit matrix M (3,456 x 784) times the flattened input; "
            "then M's fraction of non-zero entries and its number of distinct values against a dense layer of the same "
            "shape.",
