@@ -25,6 +25,10 @@ TRAIN_OVERRIDES = [
     ("data.batch_size=0", "data.batch_size=0"),
     ("data.train_size=5", "data.train_size=5"),
     ("data.val_size=-5", "data.val_size=-5"),
+    ("data.train_size=70000", "data.train_size=70000: must be <= 55000 (MNIST's 60000 training images"),
+    ("data.val_size=60000", "data.val_size=60000: must be < 60000 (MNIST's training images)"),
+    ("trainer.gradient_clip_val=-1", "trainer.gradient_clip_val=-1"),
+    ("trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0"),
     ("data.name=imagenet", "data.name='imagenet'"),
     ("trainer.max_epochs=0", "trainer.max_epochs=0"),
     ("trainer.accelerator=tpu", "trainer.accelerator='tpu'"),
@@ -82,3 +86,10 @@ def test_bad_checkpoints_are_refused_by_eval(tmp_path):
         proc = run("cnnexp.cli.eval", [f"ckpt_path={inputs / name}"], work)
         assert_refused(proc, "cnnexp-eval", fragment, work)
         assert name in proc.stderr
+
+
+@pytest.mark.slow
+def test_balanced_subset_larger_than_a_class_allows_is_one_line(tmp_path, data_dir):
+    # 55,000 = every image left after the hold-out, but MNIST's classes are not equal: 5,500 of each is impossible.
+    proc = run("cnnexp.cli.train", [f"paths.data_dir={data_dir}", "data.train_size=55000"], tmp_path)
+    assert_refused(proc, "cnnexp-train", "data.train_size=55000: a class-balanced subset needs 5500 images", tmp_path)

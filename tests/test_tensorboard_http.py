@@ -1,6 +1,7 @@
 """What a user sees in TensorBoard for a finished sweep, read back through TensorBoard's own HTTP API."""
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -79,8 +80,13 @@ def test_sweep_runs_scalars_hparams_and_layout_over_http(tmp_path, data_dir):
 
         layout = get(base, "/data/plugin/custom_scalars/layout")
         charts = {c["title"]: [ch["multiline"]["tag"] for ch in c["chart"]] for c in layout["category"]}
-        assert ["train/acc", "val/acc"] in charts["train vs val"]
-        assert ["invariance/rotate/acc"] in charts["invariance"]
+        assert ["^train/acc$", "^val/acc$"] in charts["train vs val"]
+        assert ["^invariance/rotate/acc$"] in charts["invariance"]
+        # Each regex draws exactly its own series (`train/loss` must not also draw `train/loss_step`).
+        tags = get(base, "/data/plugin/scalars/tags")[runs[0]]
+        for chart in charts["train vs val"]:
+            assert [[t for t in tags if re.search(regex, t)] for regex in chart] == [[r[1:-1]] for r in chart]
+        assert len(get(base, "/data/plugin/scalars/scalars", run=runs[0], tag="train/lr")) >= 1
     finally:
         tb.terminate()
         tb.wait(timeout=30)

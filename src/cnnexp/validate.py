@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cnnexp.data.datasets import DATASETS
+from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import ConfigError
 from cnnexp.invariance import SUMMARY_METRICS
 from cnnexp.models.specs import SPECS, ModelSpec, ShapeError
@@ -74,6 +74,13 @@ def check_data(cfg: Mapping) -> None:
     _int(cfg, "data.val_size", 0)
     _bool(cfg, "data.on_device")
     _int(cfg, "data.train_size", _get(cfg, "data.num_classes"), optional=True)
+    name, val, size = _get(cfg, "data.name"), _get(cfg, "data.val_size"), _get(cfg, "data.train_size")
+    total, title = SOURCES[name].train_images, SOURCES[name].title
+    if val >= total:
+        raise ConfigError(f"data.val_size={val}: must be < {total} ({title}'s training images)")
+    if size is not None and size > total - val:
+        raise ConfigError(f"data.train_size={size}: must be <= {total - val} ({title}'s {total} training "
+                          f"images less data.val_size={val}) or null")
     _int(cfg, "seed", 0)
 
 

@@ -20,7 +20,7 @@ from cnnexp.claims.arms import ALL_ARMS
 from cnnexp.claims.registry import Context, all_claims
 from cnnexp.claims.report import claim_record, write_report
 from cnnexp.claims.trainings import Runs, as_overrides
-from cnnexp.data.datasets import title
+from cnnexp.data.datasets import SOURCES
 from cnnexp.errors import ConfigError
 
 log = logging.getLogger("cnnexp.claims")
@@ -61,7 +61,7 @@ def run_claims(cfg: DictConfig) -> dict:
         runs.validate(ALL_ARMS)  # every training's config, before the first one starts
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(out_dir=out_dir, seed=cfg.seed, runs=runs, data_dir=Path(cfg.paths.data_dir), data=cfg.data.name)
-    dataset = title(cfg.data.name)
+    dataset = SOURCES[cfg.data.name].title
     records = []
     for i in sorted(ids, key=lambda i: claims[i].trains):  # seconds-long claims first
         log.info("claims: checking %s (%s)", i, claims[i].title)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from torchvision.datasets import CIFAR10
 
+from cnnexp.data.datasets import SOURCES
 from cnnexp.data.verified import OfficialFiles, Route
 
-FILES = OfficialFiles("CIFAR-10", CIFAR10.base_folder,
+FILES = OfficialFiles(SOURCES["cifar10"].title, CIFAR10.base_folder,
                       {name: md5 for name, md5 in (*CIFAR10.train_list, *CIFAR10.test_list)}
                       | {CIFAR10.meta["filename"]: CIFAR10.meta["md5"]})
 

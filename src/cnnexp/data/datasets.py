@@ -6,15 +6,27 @@ Torch-free at import (config validation reads DATASETS); the loaders import torc
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cnnexp.data.torchvision_sets import Split
 
-# data.name -> torchvision's class; cnnexp/data/<name>.py holds the official files' md5s and routes.
-TORCHVISION_CLASS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
-DATASETS = tuple(TORCHVISION_CLASS)
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str  # the name readers know it by
+    torchvision: str  # torchvision's dataset class, which reads the files
+    train_images: int  # the official training set's size: validation bounds the splits with it
+
+
+# data.name -> its source; cnnexp/data/<name>.py holds the official files' md5s and the routes to them.
+SOURCES = {"mnist": Source("MNIST", "MNIST", 60_000),
+           "fashion_mnist": Source("Fashion-MNIST", "FashionMNIST", 60_000),
+           "cifar10": Source("CIFAR-10", "CIFAR10", 50_000)}
+DATASETS = tuple(SOURCES)
 
 
 def ensure_files(name: str, data_dir: str | Path, download: bool = True) -> Path:
@@ -26,11 +38,6 @@ def ensure_files(name: str, data_dir: str | Path, download: bool = True) -> Path
     return ensure(module.FILES, data_dir, module.ROUTES if download else ())
 
 
-def title(name: str) -> str:
-    """The dataset's name as a reader knows it: fashion_mnist -> Fashion-MNIST."""
-    return importlib.import_module(f"cnnexp.data.{name}").FILES.name
-
-
 def load_dataset(name: str, data_dir: str | Path, download: bool = True,
                  verified: bool = False) -> tuple[Split, Split]:
     """(official train, official test) of dataset `name`; `verified`: its files were checked already
@@ -39,5 +46,5 @@ def load_dataset(name: str, data_dir: str | Path, download: bool = True,
 
     if not verified:
         ensure_files(name, data_dir, download)
-    cls = TORCHVISION_CLASS[name]
+    cls = SOURCES[name].torchvision
     return load_split(cls, Path(data_dir), True), load_split(cls, Path(data_dir), False)

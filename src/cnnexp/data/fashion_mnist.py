@@ -10,10 +10,11 @@ from pathlib import Path
 
 from torchvision.datasets import FashionMNIST
 
+from cnnexp.data.datasets import SOURCES
 from cnnexp.data.debian_package import DebianPackage, fetch_files
 from cnnexp.data.verified import OfficialFiles, Route
 
-FILES = OfficialFiles("Fashion-MNIST", "FashionMNIST/raw", {
+FILES = OfficialFiles(SOURCES["fashion_mnist"].title, "FashionMNIST/raw", {
     "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
     "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
     "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",

