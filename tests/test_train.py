@@ -60,6 +60,9 @@ def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
     assert max(s.value for s in acc.Scalars("val/acc")) == pytest.approx(metrics["val/acc_best"])
     assert acc.Scalars("val/acc_best")[-1].value == pytest.approx(metrics["val/acc_best"])
     assert acc.Scalars("params/layer/c5")[0].value == 48_120
+    # The one-cycle schedule from its first step: max_lr 2e-3 / div_factor 25, then every 50 steps.
+    lrs = acc.Scalars("train/lr")
+    assert [s.step for s in lrs] == [0, 50] and lrs[0].value == pytest.approx(2e-3 / 25)
     assert {"filters/c1", "feature_maps/c1", "feature_maps/c3"} <= set(acc.Tags()["images"])
     hparams = logged_hparams(acc)
     assert hparams["model/pooling"] == "max" and hparams["data/train_size"] == 2000

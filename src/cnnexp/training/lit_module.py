@@ -85,12 +85,15 @@ class LitClassifier(L.LightningModule):
         self._seen += len(y)
         if self.global_step % self.trainer.log_every_n_steps == 0:
             self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False, prog_bar=True)
-            # The schedule changes every step; Lightning's LearningRateMonitor would log `lr-AdamW` per epoch.
-            self.log("train/lr", self.optimizers().param_groups[0]["lr"], on_step=True, on_epoch=False)
         return loss.detach()
 
     def _optimizer_step(self) -> None:
         optimizer = self.optimizers()
+        if self.global_step % self.trainer.log_every_n_steps == 0:
+            # The rate this step uses, written at once (from step 0, so a short run shows its schedule too);
+            # Lightning's LearningRateMonitor would log `lr-AdamW` once an epoch.
+            for logger in self.loggers:
+                logger.log_metrics({"train/lr": optimizer.param_groups[0]["lr"]}, step=self.global_step)
         if self.clip_val is not None:
             self.clip_gradients(optimizer, gradient_clip_val=self.clip_val, gradient_clip_algorithm=self.clip_algorithm)
         optimizer.step()
