@@ -114,7 +114,6 @@ def cnn_plan(in_channels: int, input_size: int, channels: list[int], kernel_size
     return plan
 
 
-
 @dataclass(frozen=True)
 class ModelSpec:
     """What validation needs to know of a network, before torch: its allowed values and its plan.
