@@ -139,3 +139,24 @@ def test_job_count_of_a_sweep(preset, command_line, jobs):
     with open_dict(cfg):
         cfg.hydra.overrides.task = command_line  # as Hydra records a -m command line
     assert count_jobs(cfg) == jobs
+
+
+def test_report_lists_a_job_with_a_corrupted_file_as_unreadable_and_reports_the_others(tmp_path):
+    fake_job(tmp_path, "0", ["model.pooling=max", "seed=0"], {"val/acc_best": 0.97, "test/acc": 0.90})
+    fake_job(tmp_path, "1", ["model.pooling=avg", "seed=0"], {"val/acc_best": 0.96, "test/acc": 0.95})
+    fake_job(tmp_path, "2", ["model.pooling=lp", "seed=0"], {"val/acc_best": 0.95})
+    (tmp_path / "2" / "metrics.json").write_text('{"val/acc_best": 0.9')  # cut off mid-write
+    fake_job(tmp_path, "3", ["model.pooling=blur", "seed=0"], {"val/acc_best": 0.94})
+    (tmp_path / "3" / ".hydra" / "overrides.yaml").write_bytes(b"- [model.pooling\xff")
+    fake_job(tmp_path, "4", ["model.pooling=none", "seed=0"], None)
+    (tmp_path / "4" / "metrics.json").write_text("[1, 2]")  # valid JSON, not metrics
+    report(tmp_path)
+    rows = {r["job"]: r for r in csv.DictReader((tmp_path / "summary.csv").open())}
+    assert [rows[j]["status"] for j in "01234"] == ["ok", "ok", "unreadable", "unreadable", "unreadable"]
+    assert rows["2"]["error"] == "metrics.json is unreadable (JSONDecodeError)"
+    assert rows["3"]["error"] == "overrides.yaml is unreadable (UnicodeDecodeError)"
+    assert rows["4"]["error"] == "metrics.json is not a dict of metrics"
+    md = (tmp_path / "summary.md").read_text()
+    assert md.startswith("# Summary: 5 jobs, 2 finished, 0 failed, 3 unreadable")
+    assert "Grouped by model.pooling;" in md and "| max | 1 | 0.9700" in md
+    assert "`3`: overrides.yaml is unreadable" in md

@@ -39,23 +39,38 @@ def job_error(job: Path) -> str:
     return "no metrics.json and no error in the log (killed or still running?)"
 
 
+def _read(path: Path, load, kind: type) -> tuple[object, str]:
+    """(content, "") or (None, why it cannot be used): one corrupted file must not hide the other jobs."""
+    try:
+        content = load(path.read_text())
+    except (OSError, ValueError, yaml.YAMLError) as e:  # JSON errors and bad UTF-8 are ValueErrors
+        return None, f"{path.name} is unreadable ({type(e).__name__})"
+    if not isinstance(content, kind) or (kind is list and not all(isinstance(o, str) for o in content)):
+        return None, f"{path.name} is not a {kind.__name__} of {'overrides' if kind is list else 'metrics'}"
+    return content, ""
+
+
 def job_row(root: Path, job: Path) -> dict:
-    overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
+    """A job's overrides and metrics; status ok, failed (no metrics.json) or unreadable (a corrupted file)."""
     row: dict = {"job": str(job.relative_to(root)) or "."}
+    overrides, problem = _read(job / ".hydra" / "overrides.yaml", lambda t: yaml.safe_load(t) or [], list)
+    if problem:
+        return row | {"status": "unreadable", "error": problem}
     row |= dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith(("paths.", "hydra")))
     metrics_file = job / "metrics.json"
-    if metrics_file.is_file():
-        row |= {"status": "ok", "error": ""} | json.loads(metrics_file.read_text())
-    else:
-        row |= {"status": "failed", "error": job_error(job)}
-    return row
+    if not metrics_file.is_file():
+        return row | {"status": "failed", "error": job_error(job)}
+    metrics, problem = _read(metrics_file, json.loads, dict)
+    return row | ({"status": "unreadable", "error": problem} if problem else {"status": "ok", "error": ""} | metrics)
 
 
 def summarize(rows: list[dict]):
     table = pd.DataFrame(rows)
     override_keys = [c for c in table.columns if c not in ("job", "status", "error") and "/" not in c
                      and c != "epochs"]
-    swept = [k for k in override_keys if k != "seed" and table[k].nunique(dropna=False) > 1]
+    # A job whose overrides could not be read says nothing about what was swept.
+    known = table[~table.error.str.contains("overrides.yaml", regex=False)]
+    swept = [k for k in override_keys if k != "seed" and known[k].nunique(dropna=False) > 1]
     ok = table[table.status == "ok"]
     groups = []
     if not ok.empty:
@@ -79,7 +94,9 @@ def _fmt(value) -> str:
 
 def markdown(table, swept: list[str], groups: list[dict]) -> str:
     failed = table[table.status != "ok"]
-    lines = [f"# Summary: {len(table)} jobs, {len(table) - len(failed)} finished, {len(failed)} failed", ""]
+    unreadable = int((table.status == "unreadable").sum())
+    lines = [f"# Summary: {len(table)} jobs, {len(table) - len(failed)} finished, {len(failed) - unreadable} failed"
+             + (f", {unreadable} unreadable" if unreadable else ""), ""]
     if groups:
         cols = [*swept, "runs", *(c for c in groups[0] if c not in swept and c != "runs")]
         lines += ["Grouped by " + (", ".join(swept) or "nothing (one setting)") +
@@ -88,7 +105,7 @@ def markdown(table, swept: list[str], groups: list[dict]) -> str:
                   "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(_fmt(g.get(c, "")) for c in cols) + " |" for g in groups]
     if len(failed):
-        lines += ["", "## Failed jobs", ""] + [f"- `{r.job}`: {r.error}" for r in failed.itertuples()]
+        lines += ["", "## Failed or unreadable jobs", ""] + [f"- `{r.job}`: {r.error}" for r in failed.itertuples()]
     return "\n".join(lines) + "\n"
 
 
