@@ -36,7 +36,6 @@ def compose(config_name: str, overrides: Sequence[str] = (), return_hydra_config
 
     Inside a command Hydra is already initialised on CONF_DIR; tests, benchmarks and scripts are not.
     """
-    register_resolvers()
     ready = GlobalHydra.instance().is_initialized()
     with nullcontext() if ready else initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
         return hydra_compose(config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
@@ -74,3 +73,7 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)
     # A run's default name: its network's class, `cnnexp.models.lenet5.LeNet5` -> `lenet5`.
     OmegaConf.register_new_resolver("class_name", lambda target: str(target).rsplit(".", 1)[-1].lower(), replace=True)
+
+
+# The configs name these resolvers, so importing this module (every command does) registers them.
+register_resolvers()

@@ -10,9 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cnnexp.cli.common import check_overrides, run_job
-from cnnexp.config import CONF_DIR, register_resolvers
-
-register_resolvers()
+from cnnexp.config import CONF_DIR
 
 
 def _claims(cfg: DictConfig) -> dict:

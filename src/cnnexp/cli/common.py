@@ -56,9 +56,9 @@ def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         plain = [o.input_line for o in parsed if not o.is_sweep_override()]
-        mode = compose(config_name, plain, return_hydra_config=True).hydra.mode
-        if flagged or mode == RunMode.MULTIRUN:
-            check_sweep(config_name, command, overrides)
+        hydra_cfg = compose(config_name, plain, return_hydra_config=True).hydra
+        if flagged or hydra_cfg.mode == RunMode.MULTIRUN:
+            check_sweep(config_name, command, overrides, hydra_cfg.sweeper)
         elif len(plain) < len(overrides):
             compose(config_name, overrides)  # a sweep without -m: Hydra's own message
     except (HydraException, OmegaConfBaseException) as e:

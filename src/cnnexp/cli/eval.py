@@ -10,10 +10,8 @@ import hydra
 from omegaconf import DictConfig
 
 from cnnexp.cli.common import check_overrides, print_metrics, run_job
-from cnnexp.config import CONF_DIR, register_resolvers
+from cnnexp.config import CONF_DIR
 from cnnexp.errors import ConfigError
-
-register_resolvers()
 
 
 def _evaluate(cfg: DictConfig) -> dict[str, float]:

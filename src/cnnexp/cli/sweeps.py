@@ -38,14 +38,6 @@ def grid(sweeper: Mapping, overrides: Sequence[str]) -> list[list[str]] | None:
     return points
 
 
-def sweep_points(config_name: str, overrides: Sequence[str]) -> list[list[str]] | None:
-    """The points of the sweep a command line asks for (see `grid`)."""
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
-    plain = [o.input_line for o in parsed if not o.is_sweep_override()]
-    # Presets (sweep=...) put their grid in hydra.sweeper.params; the command line comes after it.
-    return grid(compose(config_name, plain, return_hydra_config=True).hydra.sweeper, overrides)
-
-
 def invalid_points(config_name: str, points: list[list[str]]) -> list[tuple[list[str], str]]:
     """(point, reason) for each point whose composed config fails `validate`.
 
@@ -76,9 +68,10 @@ def invalid_points(config_name: str, points: list[list[str]]) -> list[tuple[list
     return bad
 
 
-def check_sweep(config_name: str, command: str, overrides: Sequence[str]) -> None:
-    """Print one block naming the invalid points of the sweep (if any) on stderr."""
-    points = sweep_points(config_name, overrides)
+def check_sweep(config_name: str, command: str, overrides: Sequence[str], sweeper: Mapping) -> None:
+    """Print one block naming the invalid points of the sweep (if any) on stderr. `sweeper`: the
+    hydra.sweeper node composed from the command line's plain overrides (a preset's grid is in it)."""
+    points = grid(sweeper, overrides)
     bad = invalid_points(config_name, points) if points else []
     if not bad:
         return

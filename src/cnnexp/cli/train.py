@@ -10,14 +10,13 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp.cli.common import check_overrides, print_metrics, run_job
-from cnnexp.config import CONF_DIR, register_resolvers
+from cnnexp.config import CONF_DIR
 from cnnexp.validate import validate
-
-register_resolvers()
 
 
 def _train(cfg: DictConfig) -> dict[str, float]:
-    validate(OmegaConf.to_container(cfg, resolve=True))  # before torch and Lightning load
+    # Before torch and Lightning load; train() checks again (milliseconds) for callers without a command.
+    validate(OmegaConf.to_container(cfg, resolve=True))
     from cnnexp.training.run import train
 
     return train(cfg)
