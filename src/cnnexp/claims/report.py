@@ -15,10 +15,12 @@ MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "❔ INCONCLUSIV
 
 
 def claim_record(claim: Claim, outcome: Outcome, dataset: str) -> dict[str, Any]:
-    uses = claim.trains or claim.reads_data
-    data = (f"{dataset}: " + ("trained on its training split, measured on its official test set" if claim.trains
-                              else "its official test images") if uses
-            else "none: closed form or random inputs; the verdict does not depend on the dataset")
+    if claim.trains:
+        data = f"{dataset}: trained on its training split, measured on its official test set"
+    elif claim.reads_data:
+        data = f"{dataset}: its official test images"
+    else:
+        data = "none: closed form or random inputs; the verdict does not depend on the dataset"
     return {"id": claim.id, "title": claim.title, "lecture": claim.lecture, "method": claim.method,
             "verdict": outcome.verdict, "rule": claim.rule, "key": outcome.key, "evidence": outcome.evidence,
             "figures": outcome.figures, "notes": outcome.notes, "trained": claim.trains, "data": data}
