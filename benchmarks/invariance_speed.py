@@ -58,7 +58,7 @@ def main() -> None:
     keep_freed_memory()  # as cnnexp's commands do
     test = load_split("MNIST", args.data_dir, train=False)
     images, labels = test.images[: args.num_images], test.labels[: args.num_images]
-    model = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()).eval()
+    model = Classifier(Preprocess([0.1307], [0.3081], size=32), LeNet5()).eval()
     predict(model, images[:2000], args.batch_size)  # warm-up
     ratios = []
     for r in range(args.rounds):

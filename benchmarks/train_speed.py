@@ -69,7 +69,7 @@ def _net_and_optim(dm: ImageDataModule, epochs: int, optim: DictConfig
                    ) -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """LeNet-5 with the config's AdamW and one-cycle schedule, the same start for every side."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(Preprocess(dm.mean, dm.std, pad=2), LeNet5())
+    net = torch.nn.Sequential(Preprocess(dm.mean, dm.std, size=32), LeNet5())
     steps = epochs * -(-len(dm.splits["train"][1]) // dm.batch_size)
     opt = torch.optim.AdamW(net.parameters(), lr=optim.optimizer.lr, weight_decay=optim.optimizer.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=optim.scheduler.max_lr, total_steps=steps,

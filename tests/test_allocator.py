@@ -14,7 +14,7 @@ from cnnexp.models.lenet5 import LeNet5
 if {keep}:
     assert keep_freed_memory()
 torch.manual_seed(0)
-model = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()).eval()
+model = Classifier(Preprocess([0.1307], [0.3081], size=32), LeNet5()).eval()
 images = torch.randint(0, 256, (3000, 1, 28, 28), dtype=torch.uint8)
 predict(model, images, 1000)
 for _ in range(3):

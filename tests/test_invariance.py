@@ -79,7 +79,7 @@ def test_equivariance_reports_only_whole_layer_shifts():
 
 def test_fgsm_raises_the_loss():
     torch.manual_seed(0)
-    model = Classifier(Preprocess([0.5], [0.5], pad=2), LeNet5()).eval()
+    model = Classifier(Preprocess([0.5], [0.5], size=32), LeNet5()).eval()
     images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
     labels = torch.randint(0, 10, (64,))
     accs, losses = fgsm_curve(model, images, labels, [0.0, 0.1, 0.3])
@@ -98,7 +98,7 @@ QUICK = {"num_images": None, "batch_size": 50, "shift_x": {"start": -2, "stop": 
 
 
 def test_suite_files_follow_the_schema(tmp_path):
-    model = Classifier(Preprocess([0.13], [0.31], pad=2), LeNet5()).eval()
+    model = Classifier(Preprocess([0.13], [0.31], size=32), LeNet5()).eval()
     images = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8)
     results = run_suite(model, images, torch.randint(0, 10, (40,)), QUICK)
     write_outputs(results, tmp_path)

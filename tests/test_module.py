@@ -12,7 +12,7 @@ from cnnexp.training.lit_module import LitClassifier
 
 
 def test_preprocess_pads_with_background_then_normalizes():
-    pre = Preprocess(mean=[0.1307], std=[0.3081], pad=2)
+    pre = Preprocess(mean=[0.1307], std=[0.3081], size=32)
     digit = torch.zeros(1, 1, 28, 28)
     digit[0, 0, 0, 0] = 1.0
     out = pre(digit)
@@ -20,10 +20,12 @@ def test_preprocess_pads_with_background_then_normalizes():
     background = torch.tensor((0 - 0.1307) / 0.3081)
     assert torch.allclose(out[0, 0, :2], background) and torch.allclose(out[0, 0, :, :2], background)
     assert out[0, 0, 2, 2].item() == pytest.approx((1 - 0.1307) / 0.3081)
+    # An image already on the 32x32 canvas (the suite's `canvas: input`) is only normalized.
+    assert torch.equal(pre(torch.nn.functional.pad(digit, (2,) * 4)), out)
 
 
 def test_module_takes_native_size_images():
-    model = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5())
+    model = Classifier(Preprocess([0.1307], [0.3081], size=32), LeNet5())
     module = LitClassifier(model, 10, functools.partial(torch.optim.AdamW, lr=1e-3))
     assert module(torch.rand(5, 1, 28, 28)).shape == (5, 10)
 
@@ -74,9 +76,9 @@ def test_training_steps_match_a_hand_written_loop(tmp_path, optimizer, label_smo
                                   total_steps=5, pct_start=0.4)
 
     torch.manual_seed(1)
-    hand = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5())
+    hand = Classifier(Preprocess([0.1307], [0.3081], size=32), LeNet5())
     torch.manual_seed(1)
-    module = LitClassifier(Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()), 10, optimizer, scheduler,
+    module = LitClassifier(Classifier(Preprocess([0.1307], [0.3081], size=32), LeNet5()), 10, optimizer, scheduler,
                               label_smoothing=label_smoothing)
 
     opt = optimizer(params=hand.parameters())
@@ -106,9 +108,9 @@ def test_clipping_and_accumulation_take_the_trainer_keys_steps(tmp_path):
     optimizer = functools.partial(torch.optim.SGD, lr=0.5, momentum=0.9)
     scheduler = functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.5, pct_start=0.5)
     torch.manual_seed(1)
-    hand = Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5())
+    hand = Classifier(Preprocess([0.1307], [0.3081], size=32), LeNet5())
     torch.manual_seed(1)
-    module = LitClassifier(Classifier(Preprocess([0.1307], [0.3081], pad=2), LeNet5()), 10, optimizer, scheduler,
+    module = LitClassifier(Classifier(Preprocess([0.1307], [0.3081], size=32), LeNet5()), 10, optimizer, scheduler,
                            clip_val=0.05, clip_algorithm="norm", accumulate=3)
 
     opt = optimizer(params=hand.parameters())

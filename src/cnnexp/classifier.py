@@ -12,19 +12,21 @@ from torch import nn
 
 
 class Preprocess(nn.Module):
-    """Pad with the background value (0) to the network's input size (28 -> 32 for LeNet-5), then
-    normalize per channel. Inside the model, so transforms, augmentation and users work on plain
-    pixels at the native size."""
+    """Pad with the background value (0) to the network's input size `size` (28 -> 32 for LeNet-5),
+    then normalize per channel. Inside the model, so transforms, augmentation and users work on plain
+    pixels at the native size; images already at the input size (a transform on the padded canvas)
+    pass unpadded."""
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float], pad: int = 0):
+    def __init__(self, mean: Sequence[float], std: Sequence[float], size: int):
         super().__init__()
-        self.pad = pad
+        self.size = size
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pad:
-            x = F.pad(x, (self.pad,) * 4)
+        pad = (self.size - x.shape[-1]) // 2
+        if pad > 0:
+            x = F.pad(x, (pad,) * 4)
         return (x - self.mean) / self.std
 
 
@@ -40,5 +42,4 @@ class Classifier(nn.Module):
 def build_classifier(config: Mapping[str, Any]) -> Classifier:
     """The untrained classifier a resolved run config describes (its `model` and `data` sections)."""
     model, data = config["model"], config["data"]
-    pad = (model["input_size"] - data["image_size"]) // 2
-    return Classifier(Preprocess(data["mean"], data["std"], pad), instantiate(model, _convert_="all"))
+    return Classifier(Preprocess(data["mean"], data["std"], model["input_size"]), instantiate(model, _convert_="all"))

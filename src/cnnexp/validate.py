@@ -109,6 +109,8 @@ def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
                 or any(not _is_int(v) or v < minimum for v in values)):
             need = "a non-empty list" if key in spec.nonempty else "a list"
             raise ConfigError(f"model.{key}={values!r}: must be {need} of integers >= {minimum}")
+        if key in spec.lengths and len(values) != spec.lengths[key]:
+            raise ConfigError(f"model.{key}={values!r}: must list exactly {spec.lengths[key]} integers")
     for key, allowed in spec.choices.items():
         _choice(cfg, f"model.{key}", allowed)
     for key, value in spec.fixed.items():

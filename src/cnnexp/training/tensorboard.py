@@ -103,6 +103,7 @@ def log_model(writer: SummaryWriter, classifier: Classifier, images: torch.Tenso
         for h in hooks:
             h.remove()
     for name, out in maps.items():
+        out = out.flatten(1, 2) if out.dim() == 5 else out  # p4 maps: each rotation plane a tile of its own
         tiles = _unit_range(out.flatten(0, 1).unsqueeze(1).cpu())
         writer.add_image(f"feature_maps/{name}", make_grid(tiles, nrow=out.shape[1], padding=1, pad_value=1.0), step)
     writer.flush()
