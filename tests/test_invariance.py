@@ -13,7 +13,7 @@ from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
 from cnnexp.invariance.metrics import accuracy_curve, fgsm_curve, shift_consistency, shift_stability
 from cnnexp.invariance.outputs import write_outputs
 from cnnexp.invariance.suite import grid, run_suite
-from cnnexp.invariance.transforms import TRANSFORMS, affine, rotate, scale, shift, warp
+from cnnexp.invariance.transforms import TRANSFORMS, affine, quarter_turn, rotate, scale, shift, to_canvas, warp
 from cnnexp.models.lenet5 import LeNet5
 
 
@@ -57,7 +57,7 @@ class Constant(nn.Module):
 def test_constant_classifier_is_perfectly_consistent_and_stable():
     images = torch.randint(0, 256, (50, 1, 12, 12), dtype=torch.uint8)
     model = Constant()
-    assert shift_consistency(model, images, max_shift=3, seed=0) == 1.0
+    assert shift_consistency(model, images, max_shift=3, seed=0)["value"] == 1.0
     _, probs = accuracy_curve(model, images, torch.ones(50, dtype=torch.long), TRANSFORMS["shift_x"], [-1, 0, 1])
     assert shift_stability(probs) == {"p_top1_change": 0.0, "mean_abs_top_prob_change": 0.0}
 
@@ -66,7 +66,7 @@ def test_circular_conv_is_shift_equivariant_zero_padded_is_not():
     x = torch.rand(4, 1, 16, 16)
     for mode, expect_zero in (("circular", True), ("zeros", False)):
         conv = nn.Conv2d(1, 3, 3, padding=1, padding_mode=mode)
-        err = equivariance_errors(conv, {"conv": (conv, 1)}, x, shifts=(1, 2))["conv"]
+        err = equivariance_errors(conv, {"conv": (conv, 1, False)}, x, shifts=(1, 2))["conv"]
         assert (max(err.values()) < 1e-6) == expect_zero
 
 
@@ -94,7 +94,8 @@ def test_grid_is_inclusive_and_clean():
 QUICK = {"num_images": None, "batch_size": 50, "shift_x": {"start": -2, "stop": 2, "step": 1},
          "shift_y": {"start": -2, "stop": 2, "step": 1}, "rotate": {"start": -90, "stop": 90, "step": 45},
          "scale": {"start": 0.5, "stop": 1.5, "step": 0.5}, "fgsm": [0.0, 0.1], "consistency_max_shift": 2,
-         "equivariance_images": 10, "equivariance_shifts": [1, 2], "seed": 0}
+         "equivariance_images": 10, "equivariance_shifts": [1, 2], "seed": 0, "shift_mode": "zero",
+         "canvas": "image", "circular_shifts": [1, 4]}
 
 
 def test_suite_files_follow_the_schema(tmp_path):
@@ -148,3 +149,57 @@ def test_fast_shift_equals_torchvision_affine(dx, dy):
 
     x = torch.rand(4, 1, 28, 28)
     assert torch.equal(shift(x, dx, dy), affine(x, dx, dy))
+
+
+def test_circular_shift_wraps_around_and_the_canvas_is_the_padded_input():
+    x = dot(row=2, col=7)
+    assert shift(x, 1, 0, "circular")[0, 0, 2, 0] == 1.0 and shift(x, 1, 0)[0, 0].sum() == 0
+    assert to_canvas(x, 12).shape[-1] == 12 and to_canvas(x, 12)[0, 0, 4, 9] == 1.0
+    assert torch.equal(quarter_turn(dot(0, 7), 1)[0, 0], dot(0, 0)[0, 0])  # top right -> top left: ccw
+
+
+def aps_classifier() -> Classifier:
+    torch.manual_seed(0)
+    net = LeNet5(padding=2, padding_mode="circular", pooling="aps", head="gap")
+    return Classifier(Preprocess([0.13], [0.31], size=32), net).eval()
+
+
+def test_suite_measures_the_aps_guarantee_on_the_input_canvas(tmp_path):
+    images = torch.randint(0, 256, (60, 1, 28, 28), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (60,))
+    cfg = QUICK | {"shift_mode": "circular", "canvas": "input", "circular_shifts": [1, 3, 4],
+                   "rotate": None, "scale": None, "fgsm": []}
+    results = run_suite(aps_classifier(), images, labels, cfg)
+    assert results["consistency"]["value"] == 1.0 and results["circular_consistency"]["value"] == 1.0
+    assert results["circular_shifts"]["agreement"] == [1.0, 1.0, 1.0]
+    assert max(results["circular_shifts"]["max_logit_change"]) < 1e-5
+    assert results["shift_x"]["agreement"] == [1.0] * 5
+    n = results["consistency"]["n_correct"] + results["consistency"]["n_incorrect"]
+    assert n == 60 and results["protocol"]["canvas_px"] == 32 and results["protocol"]["shift_mode"] == "circular"
+    # APS shifts its output by a whole number it chose: the lattice-aware error is ~0 at every layer.
+    for layer, errors in results["equivariance"].items():
+        assert all(e is not None and e < 1e-5 for e in errors.values()), layer
+    assert "rotate" not in results and "fgsm" not in results and "inv/rotate_auc" not in results["summary"]
+    write_outputs(results, tmp_path)  # absent families leave no hole in the files
+    assert (tmp_path / "invariance.png").is_file()
+
+
+def test_plain_lenet5_changes_under_circular_shifts_and_consistency_is_split_by_correctness():
+    torch.manual_seed(0)
+    model = Classifier(Preprocess([0.13], [0.31], size=32), LeNet5()).eval()
+    images = torch.randint(0, 256, (80, 1, 28, 28), dtype=torch.uint8)
+    results = run_suite(model, images, torch.randint(0, 10, (80,)), QUICK)
+    assert results["circular_shifts"]["max_logit_change"][0] > 1e-4
+    assert set(results["consistency"]) >= {"value", "correct", "incorrect", "n_correct", "n_incorrect"}
+
+
+def test_quarter_turns_of_a_p4_net_agree_exactly():
+    from cnnexp.models.lenet5_p4 import LeNet5P4
+
+    torch.manual_seed(0)
+    model = Classifier(Preprocess([0.13], [0.31], size=32), LeNet5P4()).eval()
+    images = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (40,))
+    turns = run_suite(model, images, labels, QUICK)["quarter_turns"]
+    assert turns["agreement"] == [1.0, 1.0, 1.0] and max(turns["max_logit_change"]) < 1e-5
+    assert set(turns["confusion_6_9"]["clean"]) == {"6->9", "9->6"}

@@ -12,7 +12,7 @@ from typing import Any
 
 from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import ConfigError
-from cnnexp.invariance import SUMMARY_METRICS
+from cnnexp.invariance import CANVASES, FAMILIES, SHIFT_MODES, SUMMARY_METRICS
 from cnnexp.models.specs import SPECS, ModelSpec, ShapeError
 from cnnexp.training import METRICS, SELECTABLE
 
@@ -148,6 +148,31 @@ def check_augment(cfg: Mapping) -> None:
         raise ConfigError(f"augment.scale_range={lo_hi!r}: must be [low, high] with 0 < low <= high")
 
 
+def check_invariance(cfg: Mapping) -> None:
+    """The suite's own keys (it runs after training: a bad value would waste the whole run)."""
+    _bool(cfg, "invariance.enabled")
+    if not _get(cfg, "invariance.enabled"):
+        return
+    _choice(cfg, "invariance.shift_mode", SHIFT_MODES)
+    _choice(cfg, "invariance.canvas", CANVASES)
+    _int(cfg, "invariance.num_images", 1, optional=True)
+    _int(cfg, "invariance.batch_size", 1)
+    _int(cfg, "invariance.consistency_max_shift", 0)
+    for family in FAMILIES:
+        spec = _get(cfg, f"invariance.{family}")
+        if spec is None:
+            continue
+        if (not isinstance(spec, Mapping) or set(spec) != {"start", "stop", "step"}
+                or not all(_is_number(v) for v in spec.values()) or spec["step"] <= 0 or spec["stop"] < spec["start"]):
+            raise ConfigError(f"invariance.{family}={spec!r}: must be {{start, stop, step}} with step > 0 and "
+                              f"stop >= start, or null (not measured)")
+    for key, ok in (("fgsm", _is_number), ("circular_shifts", _is_int), ("equivariance_shifts", _is_int)):
+        values = _get(cfg, f"invariance.{key}")
+        if not isinstance(values, list | tuple) or not all(ok(v) for v in values):
+            kind = "numbers" if key == "fgsm" else "integers"
+            raise ConfigError(f"invariance.{key}={values!r}: must be a list of {kind}")
+
+
 def check_training(cfg: Mapping) -> None:
     _bool(cfg, "resume")
     _int(cfg, "threads", 1, optional=True)
@@ -178,6 +203,7 @@ def validate(cfg: Mapping) -> None:
         check_data(cfg)
         check_model(cfg)
         check_augment(cfg)
+        check_invariance(cfg)
         check_training(cfg)
     except KeyError as e:
         raise ConfigError(f"missing config key {e.args[0]!r}") from None

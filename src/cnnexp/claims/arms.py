@@ -53,5 +53,19 @@ def fmt(values: Sequence[float], unit: str = "%") -> str:
     return f"{mean:.2f} ± {half:.2f}{unit}"
 
 
+# What makes a CNN invariant (../shared/INVARIANCE.md): the remedies, measured like the lecture's arms.
+# The shift remedies measure horizontal shifts only: nothing is claimed of them under vertical shifts,
+# rotation, scaling or FGSM, and each skipped curve saves ~10 s of a run.
+SHIFTS_ONLY = ["invariance.shift_y=null", "invariance.rotate=null", "invariance.scale=null", "invariance.fgsm=[]"]
+# The ladder's rungs are conf/experiment/ladder_*.yaml (also `cnnexp-train sweep=ladder`).
+LADDER = {"LeNet-5": BASELINE} | {
+    name: (f"ladder-{rung.replace('_', '-')}", [f"experiment=ladder_{rung}", *SHIFTS_ONLY])
+    for name, rung in (("+ circular & GAP", "circular_gap"), ("+ blur", "blur"), ("+ APS", "aps"),
+                       ("+ APS & shift augmentation", "aps_shift"))}
+CIRCULAR_GAP = LADDER["+ circular & GAP"]
+APS_ARM = LADDER["+ APS"]
+P4 = ("p4", ["model=lenet5_p4", "augment=none", "invariance.scale=null", "invariance.fgsm=[]"])
+
 # Every arm a trained claim may ask for: validated together before the first training starts.
-ALL_ARMS = [BASELINE, *(POOLING[p] for p in ("avg", "blur", "none")), *AUGMENTED.values(), MLP]
+ALL_ARMS = [BASELINE, *(POOLING[p] for p in ("avg", "blur", "none")), *AUGMENTED.values(), MLP,
+            *list(LADDER.values())[1:], P4]

@@ -10,6 +10,7 @@ from cnnexp.claims import (  # noqa: F401
                            parameters,
                            pooling_loss,
                            receptive_field,
+                           remedies,
                            rotation_scale,
                            translation,
 )

@@ -43,20 +43,21 @@ class Claim:
     check: Callable[[Context], Outcome]
     trains: bool = False  # needs trained models (seeds, the training cache)
     reads_data: bool = False  # measures the dataset's images (trained claims do too)
+    section: str = ""  # claims beyond the lecture's own are grouped under a section title
 
 
 CLAIMS: dict[str, Claim] = {}
 
 
 def claim(id: str, title: str, lecture: str, method: str, rule: str, trains: bool = False,
-          reads_data: bool = False):
+          reads_data: bool = False, section: str = ""):
     """Register the decorated `check(ctx) -> Outcome` as claim `id`."""
 
     def register(check: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
         if id in CLAIMS:
             raise ValueError(f"claim {id} is registered twice")
         CLAIMS[id] = Claim(id, title, " ".join(lecture.split()), " ".join(method.split()),
-                           " ".join(rule.split()), check, trains, reads_data)
+                           " ".join(rule.split()), check, trains, reads_data, section)
         return check
 
     return register

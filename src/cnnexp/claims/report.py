@@ -23,7 +23,8 @@ def claim_record(claim: Claim, outcome: Outcome, dataset: str) -> dict[str, Any]
         data = "none: closed form or random inputs; the verdict does not depend on the dataset"
     return {"id": claim.id, "title": claim.title, "lecture": claim.lecture, "method": claim.method,
             "verdict": outcome.verdict, "rule": claim.rule, "key": outcome.key, "evidence": outcome.evidence,
-            "figures": outcome.figures, "notes": outcome.notes, "trained": claim.trains, "data": data}
+            "figures": outcome.figures, "notes": outcome.notes, "trained": claim.trains, "data": data,
+            "section": claim.section}
 
 
 def _value(v: Any) -> str:
@@ -88,9 +89,16 @@ def markdown(result: dict) -> str:
                else "."), "",
             "| id | claim | verdict | key number |", "|---|---|---|---|"]
     # A `|` inside a cell (|a - b|) would end the cell: escape it.
-    head += [f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | "
-             f"{r['key'].replace('|', chr(92) + '|')} |" for r in result["claims"]]
-    return "\n".join(head) + "\n\n" + "\n".join(section(r) for r in result["claims"])
+    sections, previous = [], ""
+    for r in result["claims"]:
+        if r.get("section", "") != previous:  # a new group of claims: a row in the table, a title before it
+            previous = r["section"]
+            head.append(f"| | **{previous}** | | |")
+            sections.append(f"# {previous}\n")
+        head.append(f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | "
+                    f"{r['key'].replace('|', chr(92) + '|')} |")
+        sections.append(section(r))
+    return "\n".join(head) + "\n\n" + "\n".join(sections)
 
 
 def write_report(result: dict, out_dir: Path) -> None:

@@ -6,6 +6,15 @@ The names below are torch-free so that config validation can read them before to
 # The transform families of the suite (cnnexp.invariance.transforms.TRANSFORMS), and its curves.
 FAMILIES = ("shift_x", "shift_y", "rotate", "scale")
 CURVES = (*FAMILIES, "fgsm")
+SHIFT_MODES = ("zero", "circular")  # what fills the pixels a shift vacates: background, or what left
+CANVASES = ("image", "input")  # shift the image at the dataset's size, or the padded network input
 # The keys the suite adds to metrics.json (measured on official test images: they report, never select).
+# A family set to null in the config is not measured and its keys are absent.
 SUMMARY_METRICS = (*(f"inv/{c}_auc" for c in CURVES), *(f"inv/{f}_worst_acc" for f in FAMILIES),
-                   "inv/shift_consistency", "inv/p_top1_change_1px", "inv/suite_s")
+                   "inv/shift_consistency", "inv/circular_consistency", "inv/p_top1_change_1px",
+                   "inv/quarter_turn_acc", "inv/quarter_turn_agreement", "inv/suite_s")
+
+
+def measured_curves(invariance: dict) -> list[str]:
+    """The curves an invariance config measures: a family set to null, or an empty fgsm list, is skipped."""
+    return [c for c in CURVES if invariance[c] is not None and (c != "fgsm" or len(invariance[c]) > 0)]

@@ -52,9 +52,12 @@ def shift_stability(probs_by_shift: Sequence[torch.Tensor]) -> dict[str, float]:
             "mean_abs_top_prob_change": torch.stack(deltas).mean().item()}
 
 
-def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int, seed: int,
-                      batch_size: int = 1000) -> float:
-    """Zhang (2019): P[argmax f(shift1 x) = argmax f(shift2 x)], two random shifts in [-k, k]^2 per image.
+def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int, seed: int, batch_size: int = 1000,
+                      move: Callable[[torch.Tensor, int, int], torch.Tensor] = shift,
+                      correct: torch.Tensor | None = None) -> dict[str, float]:
+    """Zhang (2019): P[argmax f(shift1 x) = argmax f(shift2 x)], two random shifts in [-k, k]^2 per image,
+    each applied by `move(x, dx, dy)`. Consistency is confounded with accuracy (Zhang, antialiased-cnns
+    #52), so given `correct` (per image: is the untransformed prediction right?) it is also split by it.
 
     Images that drew the same shift are transformed together, so every op runs on a batch.
     """
@@ -65,9 +68,29 @@ def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int, se
         for d in draws[side].unique(dim=0):
             rows = (draws[side] == d).all(-1).nonzero().flatten()
             dx, dy = int(d[0]), int(d[1])
-            p = predict(model, images[rows], batch_size, lambda x, dx=dx, dy=dy: shift(x, dx, dy))
+            p = predict(model, images[rows], batch_size, lambda x, dx=dx, dy=dy: move(x, dx, dy))
             preds[side, rows] = p.argmax(-1)
-    return (preds[0] == preds[1]).float().mean().item()
+    same = (preds[0] == preds[1]).float()
+    out = {"value": same.mean().item()}
+    if correct is not None:
+        for name, rows in (("correct", correct), ("incorrect", ~correct)):
+            out[name] = same[rows].mean().item() if rows.any() else None
+            out[f"n_{name}"] = int(rows.sum())
+    return out
+
+
+def agreement(model: nn.Module, images: torch.Tensor, clean_logits: torch.Tensor,
+              transform: Callable[[torch.Tensor], torch.Tensor], batch_size: int = 1000) -> dict[str, float]:
+    """How `transform` changes the output: P(same top-1 as untransformed) and the largest logit change."""
+    logits = predict(model, images, batch_size, transform, softmax=False)
+    return {"agreement": (logits.argmax(-1) == clean_logits.argmax(-1)).float().mean().item(),
+            "max_logit_change": (logits - clean_logits).abs().max().item(), "logits": logits}
+
+
+def confusion_pair(labels: torch.Tensor, preds: torch.Tensor, a: int = 6, b: int = 9) -> dict[str, float | None]:
+    """The share of class `a` predicted as `b` and of `b` as `a` (a 6 turned upside down looks like a 9)."""
+    return {f"{x}->{y}": ((preds[labels == x] == y).float().mean().item() if (labels == x).any() else None)
+            for x, y in ((a, b), (b, a))}
 
 
 def fgsm_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilons: Sequence[float],

@@ -19,26 +19,37 @@ X_LABELS = {"shift_x": "horizontal shift (px, + = right)", "shift_y": "vertical 
             "fgsm": "FGSM epsilon (pixel space)"}
 
 
+def curves(results: dict) -> list[str]:
+    """The curves this run measured (a family set to null in the config is absent)."""
+    return [c for c in CURVES if c in results]
+
+
 def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
     rows = []
-    for family in CURVES:
+    for family in [*curves(results), "circular_shifts"]:
         curve = results[family]
-        for metric in ("acc", "loss"):
+        for metric in ("acc", "loss", "agreement", "max_logit_change"):
             rows += [(family, v, metric, n) for v, n in zip(curve["values"], curve.get(metric, []))]
-    rows += [("consistency", results["consistency"]["max_shift"], "shift_consistency", results["consistency"]["value"])]
-    rows += [("stability", 1, k, v) for k, v in results["stability"].items()]
+    turns = results["quarter_turns"]
+    for metric in ("acc", "agreement", "max_logit_change"):
+        rows += [("quarter_turns", k, metric, n) for k, n in zip(turns["k"], turns[metric])]
+    for name in ("consistency", "circular_consistency"):
+        part = results[name]
+        rows += [(name, part["max_shift"], key, part[key]) for key in ("value", "correct", "incorrect") if key in part]
+    rows += [("stability", 1, k, v) for k, v in results.get("stability", {}).items()]
     rows += [("summary", "", k, v) for k, v in results["summary"].items()]
     return rows
 
 
 def figure(results: dict):
-    fig, axes = plt.subplots(1, len(CURVES), figsize=(4 * len(CURVES), 3.2), sharey=True)
-    for ax, family in zip(axes, CURVES):
+    names = curves(results)
+    fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4 * max(1, len(names)), 3.2), sharey=True, squeeze=False)
+    for ax, family in zip(axes[0], names):
         ax.plot(results[family]["values"], [100 * a for a in results[family]["acc"]], marker="o", ms=3)
         ax.set_xlabel(X_LABELS[family])
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("test accuracy (%)")
+    axes[0][0].set_ylabel("test accuracy (%)")
     fig.tight_layout()
     return fig
 
@@ -59,7 +70,7 @@ def write_outputs(results: dict, run_dir: Path) -> None:
 def log_to_tensorboard(writer, results: dict) -> None:
     """Each curve as scalars `invariance/<family>/acc`, stepped by its magnitude (shifts and
     degrees as they are, scale and epsilon x100, since steps are integers), and the figure."""
-    for family in CURVES:
+    for family in curves(results):
         factor = 100 if family in ("scale", "fgsm") else 1
         for v, acc in zip(results[family]["values"], results[family]["acc"]):
             writer.add_scalar(f"invariance/{family}/acc", acc, int(round(v * factor)))

@@ -56,14 +56,29 @@ def warp(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, degrees: torch.Ten
                          align_corners=False)
 
 
-def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+def shift(x: torch.Tensor, dx: int, dy: int, mode: str = "zero") -> torch.Tensor:
     """Move the content by whole pixels: positive dx = right, positive dy = down.
 
-    Same result as `affine(x, dx, dy)`, but as a pad-and-crop (negative padding crops), which is
-    exact and ~10x cheaper than resampling: shifts dominate the suite's grid.
+    `zero`: what leaves the frame is lost and background comes in; the same result as
+    `affine(x, dx, dy)`, but as a pad-and-crop (negative padding crops), exact and ~10x cheaper than
+    resampling: shifts dominate the suite's grid. `circular`: what leaves one side comes back on the
+    other (`torch.roll`), the shift a circular-padded network can be exactly invariant to.
     """
     dx, dy = int(dx), int(dy)
+    if mode == "circular":
+        return torch.roll(x, (dy, dx), dims=(-2, -1))
     return F.pad(x, (dx, -dx, dy, -dy))
+
+
+def to_canvas(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Pad images with background, equally on each side, to `size` x `size` (the network's input)."""
+    pad = (size - x.shape[-1]) // 2
+    return F.pad(x, (pad,) * 4) if pad > 0 else x
+
+
+def quarter_turn(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Turn k quarter turns exactly (a permutation of pixels, no resampling), counter-clockwise on screen."""
+    return torch.rot90(x, k, dims=(-2, -1))
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:

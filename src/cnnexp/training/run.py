@@ -25,7 +25,7 @@ from cnnexp.classifier import Classifier, build_classifier
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.errors import ConfigError
 from cnnexp.files import write_json
-from cnnexp.invariance import CURVES
+from cnnexp.invariance import measured_curves
 from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
 from cnnexp.training.callbacks import TrainThroughput
 from cnnexp.training.checkpoint import load_classifier
@@ -159,7 +159,7 @@ def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]
         "epochs": run.trainer.current_epoch,
     }
     write_json(run.out_dir / "metrics.json", metrics)
-    curves = CURVES if run.config["invariance"]["enabled"] else ()
+    curves = measured_curves(run.config["invariance"]) if run.config["invariance"]["enabled"] else ()
     settings = flatten({k: run.config[k] for k in HPARAM_SECTIONS})
     final = {k: v for k, v in metrics.items() if "/" in k}
     for writer in _writers(run.trainer):

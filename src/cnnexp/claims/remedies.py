@@ -1,0 +1,256 @@
+"""Beyond the lecture, "What makes a CNN invariant": C16 (APS), C17 (circular padding + GAP alone),
+C18 (p4 group convolutions), C19 (the shift-invariance ladder). Methods from ../shared/INVARIANCE.md."""
+
+from __future__ import annotations
+
+import torch
+from omegaconf import OmegaConf
+
+from cnnexp.claims.arms import APS_ARM, BASELINE, CIRCULAR_GAP, LADDER, P4, acc_at, clean_acc, fmt, per_seed, summary
+from cnnexp.claims.figures import new_figure, save
+from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, Outcome, claim
+from cnnexp.claims.verdict import all_hold, combine, greater
+from cnnexp.stats import t_interval
+
+ACC_MARGIN = 1.0  # points of clean accuracy a remedy may cost before it counts as a loss
+EXACT_LOGITS = 1e-4  # a float32 net that is exactly invariant changes its logits by ~1e-7
+LATTICE = 4  # LeNet-5's two stride-2 poolings: exact shifts of the plain-pooled net are multiples of 4 px
+SECTION = "What makes a CNN invariant (beyond the lecture)"
+
+
+def circular(run) -> float:
+    return 100 * run.metrics["inv/circular_consistency"]
+
+
+def zero_fill(run) -> float:
+    return 100 * run.metrics["inv/shift_consistency"]
+
+
+def untrained_circular_consistency(ctx: Context, arm) -> list[float]:
+    """Circular-shift consistency (%) of each seed's network at initialisation, on the images the
+    trained runs' curves use: the guarantee holds before any training."""
+    from cnnexp.classifier import build_classifier
+    from cnnexp.data.datasets import load_dataset
+    from cnnexp.invariance.metrics import shift_consistency
+    from cnnexp.invariance.suite import mover
+
+    test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
+    out = []
+    for seed, _, cfg in ctx.runs.configs(*arm):
+        config = OmegaConf.to_container(cfg, resolve=True)
+        torch.manual_seed(seed)
+        model = build_classifier(config).eval()
+        inv = config["invariance"]
+        images = test.images[: inv["num_images"]] if inv["num_images"] else test.images
+        move = mover("circular", model.preprocess.size)
+        out.append(100 * shift_consistency(model, images, inv["consistency_max_shift"], seed, inv["batch_size"],
+                                           move=move)["value"])
+    return out
+
+
+@claim(
+    "C16", "APS makes LeNet-5 exactly shift-invariant",
+    lecture="Beyond the lecture. Chaman & Dokmanić (CVPR 2021): adaptive polyphase sampling gives "
+            "'100% consistency in classification performance under shifts, without any loss in accuracy'.",
+    method="`model=lenet5_aps` (circular 'same' 5x5 convs, dense max + APS at S2 and S4, C5, global average, F6; "
+           "61,706 parameters) trained like LeNet-5. Circular-shift consistency: two random circular shifts in "
+           "[-3, 3]^2 px of the 32x32 network input per test image, same top-1 or not; measured on every trained "
+           "seed and on the same seeds' networks at initialisation. Clean accuracy against LeNet-5's.",
+    rule=f"PASS if circular consistency is 100.00% for every seed, trained and untrained, and APS's clean accuracy "
+         f"minus LeNet-5's is above -{ACC_MARGIN:g} points with 95% confidence (Welch); FAIL if any seed is below "
+         f"100.00% or that difference is below -{ACC_MARGIN:g} points with 95% confidence; otherwise INCONCLUSIVE.",
+    trains=True, section=SECTION,
+)
+def aps_exact(ctx: Context) -> Outcome:
+    aps, base, control = ctx.runs.get(*APS_ARM), ctx.runs.get(*BASELINE), ctx.runs.get(*CIRCULAR_GAP)
+    trained = per_seed(aps, circular)
+    untrained = untrained_circular_consistency(ctx, APS_ARM)
+    exact = all(v == 100 for v in trained + untrained)
+    accuracy = greater(per_seed(aps, clean_acc), per_seed(base, clean_acc), margin=-ACC_MARGIN)
+    verdict = FAIL if not exact else accuracy
+    largest = max(max(r.invariance["circular_shifts"]["max_logit_change"]) for r in aps)
+    evidence = {"circular_consistency_trained": summary(trained, 4),
+                "circular_consistency_untrained": summary(untrained, 4),
+                "largest_logit_change_circular_shift": largest,
+                "zero_fill_consistency": summary(per_seed(aps, zero_fill)),
+                "zero_fill_consistency_lenet5": summary(per_seed(base, zero_fill)),
+                "clean_acc_aps": summary(per_seed(aps, clean_acc)),
+                "clean_acc_lenet5": summary(per_seed(base, clean_acc)),
+                # Where a cost comes from: circular & GAP with plain pooling, the same net without APS.
+                "clean_acc_circular_gap": summary(per_seed(control, clean_acc)),
+                "parts": {"exact on every seed": PASS if exact else FAIL, "clean accuracy within margin": accuracy}}
+    fig, (ax,) = new_figure(width=5.5)
+    for i, values in enumerate((per_seed(base, circular), untrained, trained)):
+        mean, half = t_interval(values)
+        ax.bar(i, mean, yerr=half, capsize=4, color=("tab:gray", "tab:orange", "tab:blue")[i])
+    ax.set_xticks(range(3), ["LeNet-5", "APS, untrained", "APS, trained"])
+    ax.set(ylabel="circular-shift consistency (%)", ylim=(min(50, ax.get_ylim()[0]), 101),
+           title="C16: circular shifts of the input, mean ± 95% CI")
+    key = (f"circular consistency {fmt(trained)} trained, {fmt(untrained)} untrained; clean accuracy "
+           f"{fmt(per_seed(aps, clean_acc))} vs LeNet-5 {fmt(per_seed(base, clean_acc))}")
+    return Outcome(verdict, key, evidence, [save(fig, ctx.out_dir, "c16.png")])
+
+
+@claim(
+    "C17", "Circular padding and GAP alone are exact only on the stride lattice",
+    lecture="Beyond the lecture. Kayhan & van Gemert (CVPR 2020), Mouton et al. (2020): zero padding and "
+            "position-dependent heads break shift invariance; with circular padding and global average pooling "
+            "a CNN is invariant to shifts by multiples of its total stride only, because strided pooling "
+            "ignores the sampling phase.",
+    method=f"LeNet-5 with circular 'same' convs and a GAP head but plain stride-2 max pooling (`model=lenet5_aps "
+           f"model.pooling=max`), trained like LeNet-5. On the test images: top-1 agreement with the unshifted "
+           f"input and the largest logit change under horizontal circular shifts of the 32x32 input by 1, 2, 3 "
+           f"(off the lattice) and {LATTICE}, {2 * LATTICE} px (on it: the product of the two strides).",
+    rule=f"PASS if, for every seed, the lattice shifts change no prediction and no logit by more than "
+         f"{EXACT_LOGITS:g}, and every off-lattice shift changes some logit by more than {EXACT_LOGITS:g}; "
+         "otherwise FAIL.",
+    trains=True, section=SECTION,
+)
+def lattice_only(ctx: Context) -> Outcome:
+    runs = ctx.runs.get(*CIRCULAR_GAP)
+    checks, rows = {}, []
+    for run in runs:
+        c = run.invariance["circular_shifts"]
+        for s, agree, change in zip(c["values"], c["agreement"], c["max_logit_change"]):
+            on = s % LATTICE == 0
+            exact = agree == 1 and change <= EXACT_LOGITS
+            checks[f"seed {run.seed}, {s} px"] = exact if on else change > EXACT_LOGITS
+            rows.append({"seed": run.seed, "shift_px": s, "on_lattice": on, "agreement_%": round(100 * agree, 2),
+                         "max_logit_change": change})
+    evidence = {"shifts": rows, "circular_consistency": summary(per_seed(runs, circular)),
+                "clean_acc": summary(per_seed(runs, clean_acc))}
+    fig, (ax,) = new_figure(width=5.5)
+    for run in runs:
+        c = run.invariance["circular_shifts"]
+        ax.semilogy(c["values"], [max(v, 1e-9) for v in c["max_logit_change"]], marker="o", label=f"seed {run.seed}")
+    ax.axhline(EXACT_LOGITS, color="gray", ls="--", lw=1)
+    ax.set(xlabel="horizontal circular shift of the input (px)", ylabel="largest logit change",
+           title="C17: circular & GAP, plain stride-2 pooling")
+    ax.legend(fontsize=8)
+    off = [r["agreement_%"] for r in rows if not r["on_lattice"]]
+    key = (f"on the lattice ({LATTICE}, {2 * LATTICE} px) logits change ≤ "
+           f"{max(r['max_logit_change'] for r in rows if r['on_lattice']):.1e}; off it agreement "
+           f"{min(off):.2f}-{max(off):.2f}%, logit change up to {max(r['max_logit_change'] for r in rows):.2g}")
+    return Outcome(all_hold(checks), key, evidence, [save(fig, ctx.out_dir, "c17.png")])
+
+
+def quarter_turn_drop(run) -> float:
+    """Points lost at +-90 degrees (exact quarter turns) against the same images upright."""
+    return 100 * (run.invariance["quarter_turns"]["upright_acc"] - run.metrics["inv/quarter_turn_acc"])
+
+
+@claim(
+    "C18", "A p4 LeNet-5 loses nothing at quarter turns, and pays with 6 and 9",
+    lecture="Beyond the lecture. Cohen & Welling (ICML 2016): group-equivariant convolutions make a CNN equivariant to "
+            "the rotations of the group by construction; pooled over the group they give invariance.",
+    method="`model=lenet5_p4` (LeNet-5's geometry with p4 lifting and group convs, channels 3, 8, 66 x 4 rotations, "
+           "max over the rotations after C5; 61,830 parameters) and LeNet-5, trained the same way without "
+           "augmentation. On the test images turned by torch.rot90 (exact quarter turns): top-1 agreement with the "
+           "upright prediction and accuracy at ±90°. The cost: clean accuracy, and how often a 6 is called a 9 "
+           "and a 9 a 6 (a rotation-invariant net cannot tell a 6 from a 9 turned upside down).",
+    rule="PASS if the p4 net's agreement is 100.00% at k = 1, 2, 3 for every seed while LeNet-5 loses more than 10 "
+         "points at ±90° with 95% confidence; FAIL if any p4 seed disagrees on a quarter turn; otherwise "
+         "INCONCLUSIVE. The cost is reported, not judged.",
+    trains=True, section=SECTION,
+)
+def p4_quarter_turns(ctx: Context) -> Outcome:
+    p4, base = ctx.runs.get(*P4), ctx.runs.get(*BASELINE)
+    exact = all(a == 1 for r in p4 for a in r.invariance["quarter_turns"]["agreement"])
+    drops = {"p4": per_seed(p4, quarter_turn_drop), "LeNet-5": per_seed(base, quarter_turn_drop)}
+    lenet_mean, lenet_half = t_interval(drops["LeNet-5"])
+    verdict = FAIL if not exact else PASS if lenet_mean - lenet_half > 10 else INCONCLUSIVE
+
+    def confusion(run, which: str, pair: str) -> float:
+        return 100 * run.invariance["quarter_turns"]["confusion_6_9"][which][pair]
+
+    costs = {name: {f"{pair} upright (%)": summary(per_seed(runs, lambda r, p=pair: confusion(r, "clean", p)))
+                    for pair in ("6->9", "9->6")} for name, runs in (("p4", p4), ("LeNet-5", base))}
+    evidence = {"agreement_quarter_turns_p4": [r.invariance["quarter_turns"]["agreement"] for r in p4],
+                "largest_logit_change_p4": max(max(r.invariance["quarter_turns"]["max_logit_change"]) for r in p4),
+                "drop_at_90_points": {n: summary(d) for n, d in drops.items()},
+                "clean_acc": {"p4": summary(per_seed(p4, clean_acc)), "LeNet-5": summary(per_seed(base, clean_acc))},
+                "confusion_6_9": costs}
+    fig, axes = new_figure(ncols=2, width=4.4)
+    for name, runs, color in (("LeNet-5", base, "tab:gray"), ("p4 LeNet-5", p4, "tab:blue")):
+        accs = [[100 * a for a in r.invariance["quarter_turns"]["acc"]] for r in runs]
+        series = [per_seed(runs, lambda r: 100 * r.invariance["quarter_turns"]["upright_acc"]), *zip(*accs)]
+        stats = [t_interval(list(v)) for v in series]
+        axes[0].errorbar([0, 90, 180, 270], [m for m, _ in stats], [h for _, h in stats], marker="o", capsize=3,
+                         color=color, label=name)
+        six_nine = [per_seed(runs, lambda r, p=p: confusion(r, "clean", p)) for p in ("6->9", "9->6")]
+        offset = 0 if name == "LeNet-5" else 0.4
+        axes[1].bar([offset, 1 + offset], [t_interval(v)[0] for v in six_nine], 0.4, color=color, label=name)
+    axes[0].set(xlabel="quarter turn (degrees, counter-clockwise)", ylabel="test accuracy (%)", ylim=(0, 100))
+    axes[1].set_xticks([0.2, 1.2], ["6 called 9", "9 called 6"])
+    axes[1].set(ylabel="share of the class (%)", title="the cost, upright images")
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
+    key = (f"p4 agreement {'100.00% at every quarter turn' if exact else 'below 100%'}; at ±90° p4 loses "
+           f"{fmt(drops['p4'], ' pts')}, LeNet-5 {fmt(drops['LeNet-5'], ' pts')}; 6 called 9: p4 "
+           f"{fmt(per_seed(p4, lambda r: confusion(r, 'clean', '6->9')))}, LeNet-5 "
+           f"{fmt(per_seed(base, lambda r: confusion(r, 'clean', '6->9')))}")
+    return Outcome(verdict, key, evidence, [save(fig, ctx.out_dir, "c18.png")])
+
+
+def horizontal_acc(run, pixels: int) -> float:
+    """Accuracy (%) under a horizontal shift of `pixels`, mean of left and right (the ladder's rungs
+    measure horizontal shifts only)."""
+    return sum(acc_at(run, "shift_x", s) for s in (-pixels, pixels)) / 2
+
+
+def ladder_row(name: str, runs) -> dict:
+    return {"rung": name, "clean_acc_%": summary(per_seed(runs, clean_acc)),
+            "zero_fill_consistency_%": summary(per_seed(runs, zero_fill)),
+            "circular_consistency_%": summary(per_seed(runs, circular), 3),
+            "acc_at_2px_%": summary(per_seed(runs, lambda r: horizontal_acc(r, 2))),
+            "acc_at_4px_%": summary(per_seed(runs, lambda r: horizontal_acc(r, 4))),
+            "p_top1_change_1px_%": summary(per_seed(runs, lambda r: 100 * r.metrics["inv/p_top1_change_1px"])),
+            "train_img_s": summary(per_seed(runs, lambda r: r.metrics["throughput/train_img_s"]), 0)}
+
+
+@claim(
+    "C19", "The shift-invariance ladder: which ingredient buys what",
+    lecture="Beyond the lecture. Zhang (ICML 2019): blurring before subsampling helps partially; "
+            "Chaman & Dokmanić (2021): APS makes the network exactly invariant to circular shifts; augmentation "
+            "teaches what construction "
+            "cannot guarantee (shifts that push ink out of the frame).",
+    method="Five LeNet-5s trained the same way, each rung one change: LeNet-5 → + circular 'same' convs & global "
+           "average pooling → + blur pooling instead of max (Zhang's MaxBlurPool) → + APS instead (`lenet5_aps`) → "
+           "+ APS with ±2 px shift augmentation. For each: clean accuracy, zero-fill shift consistency (two random "
+           "shifts within ±3 px of the 28x28 image, as C10), circular-shift consistency (of the 32x32 input), "
+           "accuracy at 2 and 4 px horizontal shifts, P(top-1 change) between 1-px neighbours, training throughput.",
+    rule="PASS if both APS rungs have 100.00% circular consistency on every seed, the three rungs without APS stay "
+         "below 100% (mean), and APS's zero-fill consistency exceeds LeNet-5's with 95% confidence; FAIL if an APS "
+         "seed is below 100.00% circular consistency, a rung without APS reaches it, or APS's zero-fill "
+         "consistency is below LeNet-5's with 95% confidence; otherwise INCONCLUSIVE.",
+    trains=True, section=SECTION,
+)
+def ladder(ctx: Context) -> Outcome:
+    runs = {name: ctx.runs.get(*arm) for name, arm in LADDER.items()}
+    with_aps = [n for n in runs if "APS" in n]
+    parts = {f"{n}: exact on every seed": PASS if all(v == 100 for v in per_seed(runs[n], circular)) else FAIL
+             for n in with_aps}
+    parts |= {f"{n}: below 100%": PASS if t_interval(per_seed(r, circular))[0] < 100 else FAIL
+              for n, r in runs.items() if n not in with_aps}
+    parts["+ APS > LeNet-5: zero-fill consistency"] = greater(per_seed(runs["+ APS"], zero_fill),
+                                                             per_seed(runs["LeNet-5"], zero_fill))
+    rows = [ladder_row(n, r) for n, r in runs.items()]
+    fig, axes = new_figure(ncols=2, width=5.0)
+    for i, (name, r) in enumerate(runs.items()):
+        for j, (measure, color) in enumerate(((zero_fill, "tab:gray"), (circular, "tab:blue"))):
+            mean, half = t_interval(per_seed(r, measure))
+            axes[0].bar(i + 0.4 * j, mean, 0.4, yerr=half, capsize=3, color=color,
+                        label=("zero-fill", "circular")[j] if i == 0 else None)
+        curves = [run.invariance["shift_x"] for run in r]
+        means = [100 * sum(c["acc"][i] for c in curves) / len(curves) for i in range(len(curves[0]["values"]))]
+        axes[1].plot(curves[0]["values"], means, marker="o", ms=3, label=name)
+    axes[0].set_xticks([i + 0.2 for i in range(len(runs))], [n.replace(" & ", "\n& ") for n in runs], fontsize=7)
+    axes[0].set(ylabel="shift consistency (%)", ylim=(50, 101), title="C19: consistency, mean ± 95% CI")
+    axes[0].legend(fontsize=8)
+    axes[1].set(xlabel="horizontal shift of the 28x28 image (px, zero fill)", ylabel="test accuracy (%)",
+                title="accuracy vs shift (mean over seeds)")
+    axes[1].legend(fontsize=7)
+    key = "; ".join(f"{r['rung']}: zero-fill {r['zero_fill_consistency_%']['mean']:.2f}%, circular "
+                    f"{r['circular_consistency_%']['mean']:.2f}%" for r in rows)
+    return Outcome(combine(list(parts.values())), key, {"parts": parts, "rungs": rows},
+                   [save(fig, ctx.out_dir, "c19.png")])
