@@ -38,6 +38,10 @@ TRAIN_OVERRIDES = [
     ("augment.max_shift=-1", "augment.max_shift=-1"),
     ("resume=maybe", "resume='maybe'"),
     ("seed=-1", "seed=-1"),
+    ("invariance.shift_mode=reflect", "invariance.shift_mode='reflect': must be one of zero, circular"),
+    ("invariance.canvas=32", "invariance.canvas=32: must be one of image, input"),
+    ("invariance.rotate={start:10,stop:0,step:5}", "invariance.rotate={'start': 10, 'stop': 0, 'step': 5}: must be"),
+    ("invariance.circular_shifts=[1.5]", "invariance.circular_shifts=[1.5]: must be a list of integers"),
     ("model.kernal_size=3", "Could not override 'model.kernal_size'"),  # a typo in the key
     ("model=lenet7", "Could not find 'model/lenet7'; available options in 'model': cnn; lenet5"),
     ("model.kernel_size=[", "no viable alternative at input '['"),
@@ -86,6 +90,11 @@ def test_bad_checkpoints_are_refused_by_eval(tmp_path):
         proc = run("cnnexp.cli.eval", [f"ckpt_path={inputs / name}"], work)
         assert_refused(proc, "cnnexp-eval", fragment, work)
         assert name in proc.stderr
+
+
+def test_bad_invariance_setting_is_refused_by_eval_before_the_checkpoint_loads(tmp_path):
+    proc = run("cnnexp.cli.eval", ["ckpt_path=missing.ckpt", "invariance.shift_mode=wrap"], tmp_path)
+    assert_refused(proc, "cnnexp-eval", "invariance.shift_mode='wrap': must be one of zero, circular", tmp_path)
 
 
 @pytest.mark.slow

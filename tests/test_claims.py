@@ -169,6 +169,7 @@ def claims_cli(tmp_path: Path, data_dir: Path, *args: str) -> subprocess.Complet
 @pytest.mark.parametrize("args, fragment", [
     (["claims=[C10,C99]"], "unknown claim id(s) C99"),
     (["profile.seeds=[0]"], "at least 3 seeds"),
+    (["claims=[C17]", "profile.workers=0"], "profile.workers=0: must be an integer >= 1"),
     (["claims=[C10]", "+profile.train.model.kernel_size=0"], "model.kernel_size=0"),
     (["profile=tiny"], "profile"),
 ])
@@ -217,7 +218,8 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
 
 @pytest.mark.slow
 def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fashion_dir):
-    proc = claims_cli(tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C10,C15]", *TINY)
+    # One training at a time (the profile's workers=2 path runs in the tests above).
+    proc = claims_cli(tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C10,C15]", *TINY, "profile.workers=1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "claims"
     result = json.loads((out / "claims.json").read_text())
@@ -231,3 +233,30 @@ def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fa
     for ckpt in (out / "trainings").glob("*/checkpoints/last.ckpt"):
         assert torch.load(ckpt, weights_only=True)["cnnexp_config"]["data"]["name"] == "fashion_mnist"
     assert len(list((out / "trainings").glob("*/checkpoints/last.ckpt"))) == 12  # 4 arms x 3 seeds
+
+
+@pytest.mark.slow
+def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
+    proc = claims_cli(tmp_path, data_dir, "claims=[C16,C17,C18,C19]", *TINY)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "claims"
+    result = json.loads((out / "claims.json").read_text())
+    # LeNet-5 and four ladder rungs and the p4 net, 3 seeds each: the baseline is the one C10-C14 use.
+    assert result["trainings"]["trained"] == 18
+    claims = {c["id"]: c for c in result["claims"]}
+    c16 = claims["C16"]["evidence"]
+    # Exact whatever the training: 100% for every seed, trained and at initialisation.
+    assert c16["circular_consistency_trained"]["seeds"] == [100.0] * 3
+    assert c16["circular_consistency_untrained"]["seeds"] == [100.0] * 3
+    assert c16["largest_logit_change_circular_shift"] < 1e-4
+    lattice = [r for r in claims["C17"]["evidence"]["shifts"] if r["on_lattice"]]
+    assert len(lattice) == 6 and all(r["agreement_%"] == 100 and r["max_logit_change"] < 1e-4 for r in lattice)
+    assert claims["C18"]["evidence"]["agreement_quarter_turns_p4"] == [[1.0, 1.0, 1.0]] * 3
+    parts = claims["C19"]["evidence"]["parts"]
+    assert parts["+ APS: exact on every seed"] == parts["+ APS & shift augmentation: exact on every seed"] == PASS
+    report = (out / "report.md").read_text()
+    assert "\n# What makes a CNN invariant (beyond the lecture)\n" in report
+    assert "| | **What makes a CNN invariant (beyond the lecture)** | | |" in report
+    assert all((out / f"c{i}.png").is_file() for i in (16, 17, 18, 19))
+    ladder = json.loads(next((out / "trainings").glob("ladder-aps_seed0_*/invariance.json")).read_text())
+    assert "rotate" not in ladder and ladder["protocol"]["schema"] >= 2

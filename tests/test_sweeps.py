@@ -15,7 +15,8 @@ from cnnexp.sweep_report import report
 PRESETS = {"kernel_size": {"model.kernel_size": "3,5,7"}, "stride": {"model.stride": "1,2", "model.padding": "0,2"},
            "padding": {"model.padding": "0,2", "model.padding_mode": "zeros,circular,reflect"},
            "pooling": {"model.pooling": "max,avg,lp,blur,none"},
-           "augment": {"augment": "none,shift,rotate,scale,affine"}, "fc_vs_cnn": {"model": "mlp,lenet5,cnn"}}
+           "augment": {"augment": "none,shift,rotate,scale,affine"}, "fc_vs_cnn": {"model": "mlp,lenet5,cnn"},
+           "ladder": {"experiment": "ladder_lenet5,ladder_circular_gap,ladder_blur,ladder_aps,ladder_aps_shift"}}
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -23,6 +24,14 @@ def test_sweep_presets_launch_their_grid_over_three_seeds_by_themselves(name):
     cfg = compose("train", [f"sweep={name}"], return_hydra_config=True)
     assert dict(cfg.hydra.sweeper.params) == PRESETS[name] | {"seed": "0,1,2"}
     assert cfg.hydra.mode == RunMode.MULTIRUN  # no -m needed
+
+
+def test_every_point_of_the_ladder_is_valid():
+    from cnnexp.cli.sweeps import grid, invalid_points
+
+    cfg = compose("train", ["sweep=ladder"], return_hydra_config=True)
+    points = grid(cfg.hydra.sweeper, [])
+    assert len(points) == 15 and invalid_points("train", points) == []
 
 
 def sweep(tmp_path: Path, data_dir: Path, *args: str, stderr: list | None = None) -> Path:

@@ -23,7 +23,7 @@ NEAR = 5.0
     rule=f"PASS if the CNN's accuracy at ε = {EPSILON} is more than {FAR:g} points below its clean accuracy with "
          f"95% confidence; FAIL if the drop is below {NEAR:g} points with 95% confidence; otherwise INCONCLUSIVE. "
          "The MLP is reported for comparison, not judged.",
-    trains=True,
+    arms=(BASELINE, MLP),
 )
 def fgsm(ctx: Context) -> Outcome:
     arms = {"cnn": ctx.runs.get(*BASELINE), "mlp": ctx.runs.get(*MLP)}

@@ -65,7 +65,3 @@ LADDER = {"LeNet-5": BASELINE} | {
 CIRCULAR_GAP = LADDER["+ circular & GAP"]
 APS_ARM = LADDER["+ APS"]
 P4 = ("p4", ["model=lenet5_p4", "augment=none", "invariance.scale=null", "invariance.fgsm=[]"])
-
-# Every arm a trained claim may ask for: validated together before the first training starts.
-ALL_ARMS = [BASELINE, *(POOLING[p] for p in ("avg", "blur", "none")), *AUGMENTED.values(), MLP,
-            *list(LADDER.values())[1:], P4]

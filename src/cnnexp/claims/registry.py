@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ class Context:
 
     out_dir: Path
     seed: int
-    runs: Any = None  # cnnexp.claims.trainings.Runs, for claims with `trains=True`
+    runs: Any = None  # cnnexp.claims.trainings.Runs, for claims that train (declare `arms`)
     data_dir: Path | None = None
     data: str = "mnist"  # the dataset (data.name) the trainings and the measured claims use
 
@@ -41,15 +41,21 @@ class Claim:
     method: str
     rule: str  # the verdict rule, as the code below applies it
     check: Callable[[Context], Outcome]
-    trains: bool = False  # needs trained models (seeds, the training cache)
+    # The trained arms the check reads (name, train overrides), over the profile's seeds: validated
+    # and trained (in parallel workers) before the first check runs.
+    arms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     reads_data: bool = False  # measures the dataset's images (trained claims do too)
     section: str = ""  # claims beyond the lecture's own are grouped under a section title
+
+    @property
+    def trains(self) -> bool:
+        return bool(self.arms)
 
 
 CLAIMS: dict[str, Claim] = {}
 
 
-def claim(id: str, title: str, lecture: str, method: str, rule: str, trains: bool = False,
+def claim(id: str, title: str, lecture: str, method: str, rule: str, arms: Sequence[tuple[str, Sequence[str]]] = (),
           reads_data: bool = False, section: str = ""):
     """Register the decorated `check(ctx) -> Outcome` as claim `id`."""
 
@@ -57,7 +63,8 @@ def claim(id: str, title: str, lecture: str, method: str, rule: str, trains: boo
         if id in CLAIMS:
             raise ValueError(f"claim {id} is registered twice")
         CLAIMS[id] = Claim(id, title, " ".join(lecture.split()), " ".join(method.split()),
-                           " ".join(rule.split()), check, trains, reads_data, section)
+                           " ".join(rule.split()), check, tuple((a, tuple(o)) for a, o in arms), reads_data,
+                           section)
         return check
 
     return register

@@ -10,10 +10,10 @@ from cnnexp.claims.arms import APS_ARM, BASELINE, CIRCULAR_GAP, LADDER, P4, acc_
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold, combine, greater
+from cnnexp.invariance.metrics import EXACT
 from cnnexp.stats import t_interval
 
 ACC_MARGIN = 1.0  # points of clean accuracy a remedy may cost before it counts as a loss
-EXACT_LOGITS = 1e-4  # a float32 net that is exactly invariant changes its logits by ~1e-7
 LATTICE = 4  # LeNet-5's two stride-2 poolings: exact shifts of the plain-pooled net are multiples of 4 px
 SECTION = "What makes a CNN invariant (beyond the lecture)"
 
@@ -59,7 +59,7 @@ def untrained_circular_consistency(ctx: Context, arm) -> list[float]:
     rule=f"PASS if circular consistency is 100.00% for every seed, trained and untrained, and APS's clean accuracy "
          f"minus LeNet-5's is above -{ACC_MARGIN:g} points with 95% confidence (Welch); FAIL if any seed is below "
          f"100.00% or that difference is below -{ACC_MARGIN:g} points with 95% confidence; otherwise INCONCLUSIVE.",
-    trains=True, section=SECTION,
+    arms=(APS_ARM, BASELINE, CIRCULAR_GAP), section=SECTION,
 )
 def aps_exact(ctx: Context) -> Outcome:
     aps, base, control = ctx.runs.get(*APS_ARM), ctx.runs.get(*BASELINE), ctx.runs.get(*CIRCULAR_GAP)
@@ -88,7 +88,18 @@ def aps_exact(ctx: Context) -> Outcome:
            title="C16: circular shifts of the input, mean ± 95% CI")
     key = (f"circular consistency {fmt(trained)} trained, {fmt(untrained)} untrained; clean accuracy "
            f"{fmt(per_seed(aps, clean_acc))} vs LeNet-5 {fmt(per_seed(base, clean_acc))}")
-    return Outcome(verdict, key, evidence, [save(fig, ctx.out_dir, "c16.png")])
+    changed = {r.seed: max(r.invariance["circular_shifts"]["changed"]) for r in aps}
+    evidence["images_with_a_logit_change_over_1e-4"] = changed
+    notes = []
+    if any(changed.values()):
+        notes.append(
+            f"Exact in top-1, not always in the logits: on {max(changed.values())} of "
+            f"{aps[0].invariance['protocol']['images']:,} test images (seeds {[s for s, n in changed.items() if n]}) "
+            f"some circular shifts move a logit by up to {largest:.2g}. There, two polyphase components have "
+            "exactly equal energy (ReLU zeros and dense max pooling's repeated values make exact ties possible after "
+            "training); the argmax takes the first, and a shift permutes which one is first. The guarantee is exact "
+            "wherever the largest energy is unique.")
+    return Outcome(verdict, key, evidence, [save(fig, ctx.out_dir, "c16.png")], notes)
 
 
 @claim(
@@ -102,9 +113,9 @@ def aps_exact(ctx: Context) -> Outcome:
            f"input and the largest logit change under horizontal circular shifts of the 32x32 input by 1, 2, 3 "
            f"(off the lattice) and {LATTICE}, {2 * LATTICE} px (on it: the product of the two strides).",
     rule=f"PASS if, for every seed, the lattice shifts change no prediction and no logit by more than "
-         f"{EXACT_LOGITS:g}, and every off-lattice shift changes some logit by more than {EXACT_LOGITS:g}; "
+         f"{EXACT:g}, and every off-lattice shift changes some logit by more than {EXACT:g}; "
          "otherwise FAIL.",
-    trains=True, section=SECTION,
+    arms=(CIRCULAR_GAP,), section=SECTION,
 )
 def lattice_only(ctx: Context) -> Outcome:
     runs = ctx.runs.get(*CIRCULAR_GAP)
@@ -113,8 +124,8 @@ def lattice_only(ctx: Context) -> Outcome:
         c = run.invariance["circular_shifts"]
         for s, agree, change in zip(c["values"], c["agreement"], c["max_logit_change"]):
             on = s % LATTICE == 0
-            exact = agree == 1 and change <= EXACT_LOGITS
-            checks[f"seed {run.seed}, {s} px"] = exact if on else change > EXACT_LOGITS
+            exact = agree == 1 and change <= EXACT
+            checks[f"seed {run.seed}, {s} px"] = exact if on else change > EXACT
             rows.append({"seed": run.seed, "shift_px": s, "on_lattice": on, "agreement_%": round(100 * agree, 2),
                          "max_logit_change": change})
     evidence = {"shifts": rows, "circular_consistency": summary(per_seed(runs, circular)),
@@ -123,7 +134,7 @@ def lattice_only(ctx: Context) -> Outcome:
     for run in runs:
         c = run.invariance["circular_shifts"]
         ax.semilogy(c["values"], [max(v, 1e-9) for v in c["max_logit_change"]], marker="o", label=f"seed {run.seed}")
-    ax.axhline(EXACT_LOGITS, color="gray", ls="--", lw=1)
+    ax.axhline(EXACT, color="gray", ls="--", lw=1)
     ax.set(xlabel="horizontal circular shift of the input (px)", ylabel="largest logit change",
            title="C17: circular & GAP, plain stride-2 pooling")
     ax.legend(fontsize=8)
@@ -151,7 +162,7 @@ def quarter_turn_drop(run) -> float:
     rule="PASS if the p4 net's agreement is 100.00% at k = 1, 2, 3 for every seed while LeNet-5 loses more than 10 "
          "points at ±90° with 95% confidence; FAIL if any p4 seed disagrees on a quarter turn; otherwise "
          "INCONCLUSIVE. The cost is reported, not judged.",
-    trains=True, section=SECTION,
+    arms=(P4, BASELINE), section=SECTION,
 )
 def p4_quarter_turns(ctx: Context) -> Outcome:
     p4, base = ctx.runs.get(*P4), ctx.runs.get(*BASELINE)
@@ -223,7 +234,7 @@ def ladder_row(name: str, runs) -> dict:
          "below 100% (mean), and APS's zero-fill consistency exceeds LeNet-5's with 95% confidence; FAIL if an APS "
          "seed is below 100.00% circular consistency, a rung without APS reaches it, or APS's zero-fill "
          "consistency is below LeNet-5's with 95% confidence; otherwise INCONCLUSIVE.",
-    trains=True, section=SECTION,
+    arms=tuple(LADDER.values()), section=SECTION,
 )
 def ladder(ctx: Context) -> Outcome:
     runs = {name: ctx.runs.get(*arm) for name, arm in LADDER.items()}

@@ -32,7 +32,7 @@ def drop(run, family: str, values) -> float:
     rule=f"For rotations of ±45° and ±90° and scales 0.5 and 1.5: PASS if the accuracy drop from clean exceeds "
          f"{SHARP:g} points with 95% confidence, FAIL if it is below {FLAT:g} points with 95% confidence, "
          "otherwise INCONCLUSIVE; the verdict combines the four (any FAIL -> FAIL, all PASS -> PASS).",
-    trains=True,
+    arms=(BASELINE,),
 )
 def rotation_scale(ctx: Context) -> Outcome:
     runs = ctx.runs.get(*BASELINE)
@@ -75,7 +75,7 @@ def matching_auc(run, augment: str) -> float:
     rule="For each augmentation: PASS if its matching AUC exceeds the unaugmented network's with 95% "
          "confidence (Welch interval of the difference above 0), FAIL if below with 95% confidence, otherwise "
          "INCONCLUSIVE; the verdict combines the three (any FAIL -> FAIL, all PASS -> PASS).",
-    trains=True,
+    arms=(BASELINE, *AUGMENTED.values()),
 )
 def augmentation(ctx: Context) -> Outcome:
     base = ctx.runs.get(*BASELINE)

@@ -1,7 +1,8 @@
 """run_claims(cfg): check the lecture's claims; write claims.json, report.md, figures and TensorBoard text.
 
-Flow: config -> the claims asked for and every training they need, composed and validated (no
-training yet) -> closed-form claims (seconds) -> trained claims (cached trainings) -> report.
+Flow: config -> the claims asked for and the arms they declare, composed and validated (no training
+yet) -> the missing trainings, in parallel workers -> closed-form claims (seconds) -> trained claims
+(reading the cached trainings) -> report.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from cnnexp.claims.arms import ALL_ARMS
 from cnnexp.claims.registry import Context, all_claims
 from cnnexp.claims.report import claim_record, write_report
 from cnnexp.claims.trainings import Runs, as_overrides
@@ -51,18 +51,23 @@ def run_claims(cfg: DictConfig) -> dict:
     profile = cfg.profile
     out_dir = Path(cfg.paths.output_dir)
     runs = None
-    if any(claims[i].trains for i in ids):
+    arms = list({arm: overrides for i in ids for arm, overrides in claims[i].arms}.items())  # each arm once
+    if arms:
         if len(profile.seeds) < MIN_SEEDS:
             raise ConfigError(f"profile.seeds={list(profile.seeds)}: trained claims need at least {MIN_SEEDS} "
                               "seeds for a mean and a 95% interval")
+        if not isinstance(profile.workers, int) or isinstance(profile.workers, bool) or profile.workers < 1:
+            raise ConfigError(f"profile.workers={profile.workers!r}: must be an integer >= 1")
         common = [f"data={cfg.data.name}", f"invariance={profile.invariance}",
                   *as_overrides(OmegaConf.to_container(profile.train))]
-        runs = Runs(out_dir, list(profile.seeds), common, cfg.paths.data_dir)
-        runs.validate(ALL_ARMS)  # every training's config, before the first one starts
+        runs = Runs(out_dir, list(profile.seeds), common, cfg.paths.data_dir, profile.workers)
+        runs.validate(arms)  # every training's config, before the first one starts
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(out_dir=out_dir, seed=cfg.seed, runs=runs, data_dir=Path(cfg.paths.data_dir), data=cfg.data.name)
     dataset = SOURCES[cfg.data.name].title
     records = []
+    if runs:
+        runs.train_missing(arms)
     for i in sorted(ids, key=lambda i: claims[i].trains):  # seconds-long claims first
         log.info("claims: checking %s (%s)", i, claims[i].title)
         outcome = claims[i].check(ctx)
@@ -73,7 +78,8 @@ def run_claims(cfg: DictConfig) -> dict:
               "wall_s": round(time.perf_counter() - start, 1),
               "curve_images": runs.curve_images() if runs else None,
               "trainings": {"trained": runs.trained if runs else 0, "cached": runs.cached if runs else 0,
-                            "fit_s": round(runs.fit_seconds, 1) if runs else 0.0},
+                            "fit_s": round(runs.fit_seconds, 1) if runs else 0.0,
+                            "workers": runs.workers if runs else 1},
               "claims": records}
     write_report(result, out_dir)
     return result

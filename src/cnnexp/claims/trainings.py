@@ -1,8 +1,9 @@
 """Trainings for the claims: composed `train` configs run by cnnexp-train's own `train(cfg)`, cached.
 
 Each (arm, seed) trains once into `<out>/trainings/<arm>_seed<N>_<hash>`; the hash covers every
-override, so changing the profile trains anew while a re-run with the same settings reads the
-finished run's metrics.json and invariance.json (and a killed one resumes from its last checkpoint).
+override and the suite's output layout (cnnexp.invariance.SCHEMA), so changing the profile trains
+anew while a re-run with the same settings reads the finished run's metrics.json and
+invariance.json (and a killed one resumes from its last checkpoint).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from cnnexp.config import compose
 from cnnexp.errors import ConfigError
+from cnnexp.invariance import SCHEMA
 from cnnexp.training.run import train
 from cnnexp.validate import validate
 
@@ -49,18 +54,21 @@ def as_overrides(values: Mapping[str, Any], prefix: str = "") -> list[str]:
 
 
 def run_key(arm: str, seed: int, overrides: Sequence[str]) -> str:
-    digest = hashlib.sha1("\n".join(sorted(overrides)).encode()).hexdigest()[:8]
+    """`<arm>_seed<N>_<hash of the overrides and of the invariance.json layout the claims read>`."""
+    digest = hashlib.sha1("\n".join([*sorted(overrides), f"suite schema {SCHEMA}"]).encode()).hexdigest()[:8]
     return f"{arm}_seed{seed}_{digest}"
 
 
 class Runs:
     """The trained runs the claims ask for, by arm name, one per seed."""
 
-    def __init__(self, root: Path, seeds: Sequence[int], common: Sequence[str], data_dir: str | Path):
+    def __init__(self, root: Path, seeds: Sequence[int], common: Sequence[str], data_dir: str | Path,
+                 workers: int = 1):
         self.root, self.seeds, self.data_dir = Path(root), list(seeds), str(data_dir)
-        self.common = list(common)
+        self.common, self.workers = list(common), workers
         self.fit_seconds = 0.0
         self.trained = self.cached = 0
+        self._trained_here: set[Path] = set()  # trained by train_missing's workers: not from the cache
         self._done: dict[str, list[Run]] = {}  # several claims share an arm: read or train it once
         self._configs: dict[str, list[tuple[int, Path, DictConfig]]] = {}  # composed once, by validate()
 
@@ -91,6 +99,31 @@ class Runs:
                 raise ConfigError(f"training {arm!r} ({' '.join([*self.common, *overrides])}): "
                                   f"{str(e).splitlines()[0]}") from None
 
+    def train_missing(self, arms: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Train every (arm, seed) of `arms` that is not in the cache, `workers` trainings at a time in
+        fresh processes, each with cores / workers torch threads (two 1-thread trainings on 2 cores
+        finish sooner than one after the other with 2 threads each: small convs scale badly)."""
+        todo = [(arm, seed, run_dir, cfg) for arm, overrides in arms
+                for seed, run_dir, cfg in self.configs(arm, overrides) if not (run_dir / "metrics.json").is_file()]
+        if self.workers < 2 or len(todo) < 2:
+            return  # get() trains them in this process, one by one
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        log.info("claims: %d trainings in %d worker processes, %d torch thread(s) each", len(todo), self.workers,
+                 threads)
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            jobs = {}
+            for arm, seed, run_dir, cfg in todo:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                config = OmegaConf.to_container(cfg, resolve=True)  # resolved here, where Hydra is set up
+                config["threads"] = threads
+                jobs[pool.submit(_train_one, config)] = (arm, seed, run_dir)
+            for job in as_completed(jobs):
+                arm, seed, run_dir = jobs[job]
+                self.fit_seconds += job.result()
+                self.trained += 1
+                self._trained_here.add(run_dir)
+                log.info("claims: trained %s seed %d (%d of %d)", arm, seed, len(self._trained_here), len(todo))
+
     def curve_images(self) -> int | None:
         """How many official test images the invariance curves of these runs used."""
         runs = [r for done in self._done.values() for r in done if r.invariance]
@@ -108,7 +141,9 @@ class Runs:
                 run_dir.mkdir(parents=True, exist_ok=True)
                 start = time.perf_counter()
             metrics = train(cfg)
-            if cached:
+            if run_dir in self._trained_here:
+                pass  # counted when its worker finished
+            elif cached:
                 self.cached += 1
             else:
                 self.trained += 1
@@ -118,3 +153,10 @@ class Runs:
             runs.append(Run(arm, seed, run_dir, metrics, invariance))
         self._done[arm] = runs
         return runs
+
+
+def _train_one(config: dict) -> float:
+    """One claims training in a worker process; returns its seconds."""
+    start = time.perf_counter()
+    train(OmegaConf.create(config))
+    return time.perf_counter() - start

@@ -40,7 +40,7 @@ def shift_auc(run) -> float:
          "Invariance must be partial: every variant's mean consistency below 100% and its accuracy falling at "
          "each step of 0, 1, 2, 4, 6 px (else FAIL). The verdict combines the parts: any FAIL -> FAIL, all "
          "PASS -> PASS, otherwise INCONCLUSIVE.",
-    trains=True,
+    arms=tuple(POOLING.values()),
 )
 def pooling_translation(ctx: Context) -> Outcome:
     runs = {p: ctx.runs.get(*POOLING[p]) for p in (*POOLED, "none")}
@@ -90,7 +90,7 @@ def pooling_translation(ctx: Context) -> Outcome:
            "consistency.",
     rule="PASS if the CNN's shift AUC exceeds the MLP's with 95% confidence (Welch interval of the difference "
          "above 0); FAIL if it is below the MLP's with 95% confidence; otherwise INCONCLUSIVE.",
-    trains=True,
+    arms=(BASELINE, MLP),
 )
 def cnn_vs_mlp(ctx: Context) -> Outcome:
     cnn, mlp = ctx.runs.get(*BASELINE), ctx.runs.get(*MLP)

@@ -6,6 +6,8 @@ The names below are torch-free so that config validation can read them before to
 # The transform families of the suite (cnnexp.invariance.transforms.TRANSFORMS), and its curves.
 FAMILIES = ("shift_x", "shift_y", "rotate", "scale")
 CURVES = (*FAMILIES, "fgsm")
+# The version of invariance.json's layout: trainings cached by cnnexp-claims under an older one are redone.
+SCHEMA = 3
 SHIFT_MODES = ("zero", "circular")  # what fills the pixels a shift vacates: background, or what left
 CANVASES = ("image", "input")  # shift the image at the dataset's size, or the padded network input
 # The keys the suite adds to metrics.json (measured on official test images: they report, never select).

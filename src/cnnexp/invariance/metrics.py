@@ -11,6 +11,8 @@ from torch import nn
 from cnnexp.invariance.transforms import shift
 
 Transform = Callable[[torch.Tensor, float], torch.Tensor]
+# A logit change above this is a real change: an exactly invariant float32 net moves its logits ~1e-7-1e-6.
+EXACT = 1e-4
 
 
 @torch.inference_mode()
@@ -81,10 +83,12 @@ def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int, se
 
 def agreement(model: nn.Module, images: torch.Tensor, clean_logits: torch.Tensor,
               transform: Callable[[torch.Tensor], torch.Tensor], batch_size: int = 1000) -> dict[str, float]:
-    """How `transform` changes the output: P(same top-1 as untransformed) and the largest logit change."""
+    """How `transform` changes the output: P(same top-1 as untransformed), the largest logit change, and
+    on how many images some logit changes by more than EXACT."""
     logits = predict(model, images, batch_size, transform, softmax=False)
+    change = (logits - clean_logits).abs().amax(dim=-1)
     return {"agreement": (logits.argmax(-1) == clean_logits.argmax(-1)).float().mean().item(),
-            "max_logit_change": (logits - clean_logits).abs().max().item(), "logits": logits}
+            "max_logit_change": change.max().item(), "changed": int((change > EXACT).sum()), "logits": logits}
 
 
 def confusion_pair(labels: torch.Tensor, preds: torch.Tensor, a: int = 6, b: int = 9) -> dict[str, float | None]:

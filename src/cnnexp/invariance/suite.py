@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from cnnexp.classifier import Classifier
-from cnnexp.invariance import CURVES, FAMILIES
+from cnnexp.invariance import CURVES, FAMILIES, SCHEMA
 from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
 from cnnexp.invariance.metrics import (
     accuracy_curve,
@@ -43,7 +43,7 @@ def protocol(cfg: Mapping[str, Any], images: int, canvas: int, input_size: int) 
     """What was measured and how, in words and numbers: written into invariance.json."""
     mode = cfg["shift_mode"]
     return {
-        "images": images, "seed": cfg["seed"], "shift_mode": mode, "canvas_px": canvas,
+        "schema": SCHEMA, "images": images, "seed": cfg["seed"], "shift_mode": mode, "canvas_px": canvas,
         "fill": "background 0" if mode == "zero" else "wrap-around (torch.roll)",
         "curves": "per batch: every image moved by the same setting; shifts in whole pixels on the canvas; "
                   "rotations (counter-clockwise) and scalings bilinear about the centre of the image, zero fill",
@@ -90,13 +90,15 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     same_measure = cfg["shift_mode"] == "circular" and canvas == input_size
     results["circular_consistency"] = dict(results["consistency"]) if same_measure else {
         "max_shift": k, "images": len(labels), **consistency(move=circular)}
+    compared = ("agreement", "max_logit_change", "changed")
     rolls = [agreement(model, images, clean, lambda x, s=s: circular(x, s, 0), bs) for s in cfg["circular_shifts"]]
     results["circular_shifts"] = {"values": list(cfg["circular_shifts"]),
-                                  **{key: [r[key] for r in rolls] for key in ("agreement", "max_logit_change")}}
+                                  **{key: [r[key] for r in rolls] for key in compared}}
     turns = [agreement(model, images, clean, lambda x, k=k: quarter_turn(x, k), bs) for k in QUARTER_TURNS]
     results["quarter_turns"] = {
-        "k": list(QUARTER_TURNS), "upright_acc": correct.float().mean().item(), "acc": [(t["logits"].argmax(-1) == labels).float().mean().item() for t in turns],
-        **{key: [t[key] for t in turns] for key in ("agreement", "max_logit_change")},
+        "k": list(QUARTER_TURNS), "upright_acc": correct.float().mean().item(),
+        "acc": [(t["logits"].argmax(-1) == labels).float().mean().item() for t in turns],
+        **{key: [t[key] for t in turns] for key in compared},
         "confusion_6_9": {"clean": confusion_pair(labels, clean.argmax(-1)),
                           "half_turn": confusion_pair(labels, turns[1]["logits"].argmax(-1))},
     }
