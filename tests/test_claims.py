@@ -185,12 +185,17 @@ TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.tra
         "++profile.train.invariance.equivariance_images=20"]
 
 
-@pytest.mark.slow
-def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
-    proc = claims_cli(tmp_path, data_dir, "claims=[C04,C10,C11,C12,C13,C14]", *TINY)
+def tiny_claims(tmp_path: Path, data_dir: Path, *args: str) -> tuple[Path, dict]:
+    """cnnexp-claims on the tiny profile: its output dir and claims.json."""
+    proc = claims_cli(tmp_path, data_dir, *args, *TINY)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "claims"
-    result = json.loads((out / "claims.json").read_text())
+    return out, json.loads((out / "claims.json").read_text())
+
+
+@pytest.mark.slow
+def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
+    out, result = tiny_claims(tmp_path, data_dir, "claims=[C04,C10,C11,C12,C13,C14]")
     assert result["profile"] == "tiny" and result["trainings"] == {**result["trainings"], "trained": 24, "cached": 0}
     assert [c["id"] for c in result["claims"]] == ["C04", "C10", "C11", "C12", "C13", "C14"]
     for c in result["claims"]:
@@ -219,10 +224,7 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
 @pytest.mark.slow
 def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fashion_dir):
     # One training at a time (the profile's workers=2 path runs in the tests above).
-    proc = claims_cli(tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C10,C15]", *TINY, "profile.workers=1")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = tmp_path / "claims"
-    result = json.loads((out / "claims.json").read_text())
+    out, result = tiny_claims(tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C10,C15]", "profile.workers=1")
     assert result["dataset"] == "Fashion-MNIST"
     data = {c["id"]: c["data"] for c in result["claims"]}
     assert data["C04"].startswith("none") and data["C15"] == "Fashion-MNIST: its official test images"
@@ -237,10 +239,7 @@ def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fa
 
 @pytest.mark.slow
 def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
-    proc = claims_cli(tmp_path, data_dir, "claims=[C16,C17,C18,C19]", *TINY)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = tmp_path / "claims"
-    result = json.loads((out / "claims.json").read_text())
+    out, result = tiny_claims(tmp_path, data_dir, "claims=[C16,C17,C18,C19]")
     # LeNet-5 and four ladder rungs and the p4 net, 3 seeds each: the baseline is the one C10-C14 use.
     assert result["trainings"]["trained"] == 18
     claims = {c["id"]: c for c in result["claims"]}

@@ -68,7 +68,8 @@ def section(record: dict) -> str:
              f"**Verdict rule.** {record['rule']}", "",
              f"**Verdict: {MARK[record['verdict']]}** — {record['key']}", ""]
     if record["notes"]:
-        lines += ["**Notes.**" if record.get("section") else "**Where the lecture is imprecise or wrong.**", ""] + [f"- {n}" for n in record["notes"]] + [""]
+        title = "**Notes.**" if record.get("section") else "**Where the lecture is imprecise or wrong.**"
+        lines += [title, ""] + [f"- {n}" for n in record["notes"]] + [""]
     lines += ["<details><summary>Measured numbers</summary>", "", *evidence_lines(record["evidence"]), "",
               "</details>", ""]
     lines += [f"![{record['id']}]({name})" for name in record["figures"]]
