@@ -39,3 +39,20 @@ def test_invariance_speed_prints_its_ratio(data_dir):
 def test_startup_prints_refusal_and_first_step_times(data_dir):
     out = run("startup.py", "--rounds", "1", "--data-dir", str(data_dir))
     assert re.search(r"median: refusal \d+\.\d\d s \(target < 3 s\), first step \d+\.\d\d s \(target < 8 s\)", out), out
+
+
+def test_gpu_check_runs_on_the_cpu_shrunk_and_prints_every_part(data_dir, tmp_path):
+    import gzip
+
+    # The staged form prep.py gives the GPU machine: the MNIST files gzip-compressed.
+    staged = tmp_path / "stage" / "MNIST" / "raw"
+    staged.mkdir(parents=True)
+    for raw in (data_dir / "MNIST" / "raw").iterdir():
+        (staged / f"{raw.name}.gz").write_bytes(gzip.compress(raw.read_bytes(), compresslevel=1))
+    out = run("gpu/check.py", "--device", "cpu", "--data-gz", str(tmp_path / "stage"), "--epochs", "1",
+              "--train-size", "1000", "--batches", "128", "--precisions", "32-true", "--suite-images", "200",
+              "--claims-timeout", "600", "--claims-args", "claims=[C04]")
+    assert re.search(r"\| 128 \| 32-true \| [\d,]+ \| [\d,]+ \| \d\.\d{3} \| [\d,]+ \(\d\.\d\dx\) \|", out), out
+    assert re.search(r"plain [\d,]+ img/s, suite [\d,]+ img/s, ratio \d\.\d{3}", out), out
+    assert re.search(r"exit 0, wall \d+ s, 1 verdict rows", out), out
+    assert "failed" not in out
