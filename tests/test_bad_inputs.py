@@ -37,6 +37,7 @@ TRAIN_OVERRIDES = [
     ("augment.scale_range=[1.2,0.8]", "augment.scale_range=[1.2, 0.8]"),
     ("augment.max_shift=-1", "augment.max_shift=-1"),
     ("resume=maybe", "resume='maybe'"),
+    ("memory_format=nhwc", "memory_format='nhwc': must be one of contiguous, channels_last"),
     ("seed=-1", "seed=-1"),
     ("invariance.shift_mode=reflect", "invariance.shift_mode='reflect': must be one of zero, circular"),
     ("invariance.canvas=32", "invariance.canvas=32: must be one of image, input"),

@@ -36,6 +36,14 @@ def test_invariance_speed_prints_its_ratio(data_dir):
     assert re.search(r"round 1: plain [\d,]+ img/s, transformed [\d,]+ img/s, ratio \d\.\d{3}", out), out
 
 
+def test_eval_speed_prints_its_ratio_and_that_predictions_agree(data_dir):
+    out = run("eval_speed.py", "--rounds", "1", "--passes", "1", "--num-images", "500", "--train-size", "500",
+              "--data-dir", str(data_dir))
+    assert re.search(r"round 1: eager NCHW [\d,]+ img/s, channels_last [\d,]+ img/s, ratio \d\.\d{3}", out), out
+    agreement = r"top-1 agreement \d+\.\d\d% of 10,000 test images, largest logit difference \d\.\d\de[-+]\d\d"
+    assert re.search(agreement, out), out
+
+
 def test_startup_prints_refusal_and_first_step_times(data_dir):
     out = run("startup.py", "--rounds", "1", "--data-dir", str(data_dir))
     assert re.search(r"median: refusal \d+\.\d\d s \(target < 3 s\), first step \d+\.\d\d s \(target < 8 s\)", out), out

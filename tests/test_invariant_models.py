@@ -145,3 +145,17 @@ def test_dense_max_is_stride_1_max_pooling(size):
     assert torch.equal(dense_max(x, size), max_pool2d(x, size, 1))
     wrapped = pad(x, (0, size - 1, 0, size - 1), mode="circular")
     assert torch.equal(dense_max(x, size, circular=True), max_pool2d(wrapped, size, 1))
+
+
+def test_channels_last_stores_4d_weights_nhwc_keeps_p4_and_predicts_the_same(x):
+    from cnnexp.classifier import use_memory_format
+
+    torch.manual_seed(0)
+    net = LeNet5().eval()
+    ref = net(x)
+    use_memory_format(net, "channels_last")
+    # The 1-input-channel C1 weight too: .contiguous() would leave its NCHW strides (and its speed).
+    assert net.c1.weight.stride() == (25, 1, 5, 1) and net.c3.weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(net(x), ref, atol=1e-5, rtol=0)
+    p4 = use_memory_format(LeNet5P4().eval(), "channels_last")  # 5-D weights: left as they are, still runs
+    assert p4.c3.weight.dim() == 5 and p4(x).shape == (8, 10)

@@ -212,3 +212,14 @@ def test_lenet5_best_recipe_trains_the_lectures_lenet5(train_cfg):
     metrics = train(cfg)
     assert metrics["params/trainable"] == 61_706
     assert 0 <= metrics["test/acc"] <= 1 and metrics["epochs"] == 1
+
+
+def test_channels_last_run_trains_and_its_checkpoint_loads_channels_last(train_cfg, tmp_path):
+    cfg = train_cfg(*TINY, "memory_format=channels_last")
+    metrics = train(cfg)
+    nchw = train_cfg(*TINY)
+    nchw.paths.output_dir = str(tmp_path / "nchw")
+    # The same network and seed: only the last bits of the float sums differ.
+    assert metrics["test/acc"] == pytest.approx(train(nchw)["test/acc"], abs=0.02)
+    model = cnnexp.load_classifier(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
+    assert model.net.c3.weight.is_contiguous(memory_format=torch.channels_last)

@@ -96,9 +96,11 @@ def part_training(args, device: torch.device, data_dir: Path, work: Path) -> Non
     from cnnexp.training.run import train
 
     accelerator = "gpu" if device.type == "cuda" else "cpu"
-    print(f"\n## 1. LeNet-5, {'full MNIST' if not args.train_size else f'{args.train_size:,} images'}, "
-          f"{args.epochs} epoch(s), data on the device: images/s over the same epochs", flush=True)
-    print("| batch | precision | cnnexp | hand-written | ratio | hand-written, channels_last |\n|---|---|---|---|---|---|")
+    images = f"{args.train_size:,} images" if args.train_size else "full MNIST"
+    print(f"\n## 1. LeNet-5, {images}, {args.epochs} epoch(s), data on the device: images/s over the same epochs",
+          flush=True)
+    print("| batch | precision | cnnexp | hand-written | ratio | hand-written, channels_last |")
+    print("|---|---|---|---|---|---|")
     for batch in args.batches:
         for precision in args.precisions:
             cfg = compose_train(data_dir, work / f"b{batch}_{precision}", f"data.batch_size={batch}",

@@ -17,10 +17,11 @@ from cnnexp.models.specs import SPECS, ModelSpec, ShapeError
 from cnnexp.training import METRICS, SELECTABLE
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+MEMORY_FORMATS = ("contiguous", "channels_last")
 CLIP_ALGORITHMS = ("norm", "value")
 # The sections validate() reads (the sweep check resolves only these).
-VALIDATED = ("seed", "resume", "threads", "optimized_metric", "data", "model", "augment", "optim", "trainer",
-             "invariance")
+VALIDATED = ("seed", "resume", "threads", "memory_format", "optimized_metric", "data", "model", "augment", "optim",
+             "trainer", "invariance")
 
 
 def _get(cfg: Mapping, key: str) -> Any:
@@ -176,6 +177,7 @@ def check_invariance(cfg: Mapping) -> None:
 def check_training(cfg: Mapping) -> None:
     _bool(cfg, "resume")
     _int(cfg, "threads", 1, optional=True)
+    _choice(cfg, "memory_format", MEMORY_FORMATS)
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
     _number(cfg, "trainer.gradient_clip_val", lambda v: v >= 0, ">= 0", optional=True)

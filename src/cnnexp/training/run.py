@@ -38,7 +38,7 @@ log = logging.getLogger("cnnexp.train")
 # Steps between progress-bar redraws (a human reads it a few times a second at most).
 PROGRESS_REFRESH_STEPS = 10
 # The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
-HPARAM_SECTIONS = ("seed", "data", "model", "augment", "optim", "trainer", "invariance")
+HPARAM_SECTIONS = ("seed", "memory_format", "data", "model", "augment", "optim", "trainer", "invariance")
 # Trainer keys that Lightning refuses under manual optimization: LitClassifier applies them itself.
 STEP_KEYS = {"gradient_clip_val": "clip_val", "gradient_clip_algorithm": "clip_algorithm",
              "accumulate_grad_batches": "accumulate"}
