@@ -103,3 +103,97 @@ def test_balanced_subset_larger_than_a_class_allows_is_one_line(tmp_path, data_d
     # 55,000 = every image left after the hold-out, but MNIST's classes are not equal: 5,500 of each is impossible.
     proc = run("cnnexp.cli.train", [f"paths.data_dir={data_dir}", "data.train_size=55000"], tmp_path)
     assert_refused(proc, "cnnexp-train", "data.train_size=55000: a class-balanced subset needs 5500 images", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, data_dir):
+    """A real run dir with its checkpoints (600 images, 1 epoch)."""
+    from cnnexp.training.run import train
+    from tests.conftest import compose_train
+
+    tmp = tmp_path_factory.mktemp("trained")
+    cfg = compose_train(tmp, data_dir, "data.val_size=500")
+    train(cfg)
+    return tmp / "run"
+
+
+def test_every_changed_byte_of_a_checkpoint_is_refused_in_one_line(trained_run, tmp_path):
+    import random
+
+    from cnnexp.errors import CheckpointError
+    from cnnexp.training.checkpoint import read_checkpoint
+
+    good = (trained_run / "checkpoints" / "last.ckpt").read_bytes()
+    read_checkpoint(trained_run / "checkpoints" / "last.ckpt")  # the written digest matches
+    rng = random.Random(0)
+    for trial in range(40):
+        damaged = bytearray(good)
+        if trial % 2:
+            damaged = damaged[: rng.randrange(len(good))]  # truncated at a random offset
+        else:
+            pos = rng.randrange(len(good))
+            damaged[pos] ^= 1 << rng.randrange(8)  # one flipped bit
+        path = tmp_path / f"damaged{trial}.ckpt"
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(CheckpointError, match=rf"^checkpoint {path} (is corrupted|cannot be read|is not a cnnexp)"):
+            read_checkpoint(path)
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))  # unpickling this would create the marker file
+
+
+def test_a_checkpoint_whose_unpickling_would_run_code_is_refused_without_running_it(tmp_path):
+    inputs, work = tmp_path / "inputs", tmp_path / "work"
+    inputs.mkdir(), work.mkdir()
+    marker = tmp_path / "code-ran"
+    torch.save({"cnnexp_config": {}, "state_dict": _RunsCode(marker)}, inputs / "evil.ckpt")
+    proc = run("cnnexp.cli.eval", [f"ckpt_path={inputs / 'evil.ckpt'}"], work)
+    assert_refused(proc, "cnnexp-eval", "cannot be read (UnpicklingError)", work)
+    assert not marker.exists()
+
+
+def test_eval_refuses_a_checkpoint_of_another_dataset(trained_run, tmp_path):
+    proc = run("cnnexp.cli.eval", [f"ckpt_path={trained_run / 'checkpoints' / 'last.ckpt'}", "data=fashion_mnist"],
+               tmp_path)
+    assert_refused(proc, "cnnexp-eval", "data=fashion_mnist: checkpoint", tmp_path)
+    assert "was trained on mnist; test it on data=mnist" in proc.stderr
+
+
+@pytest.mark.parametrize("override,fragment", [("model=mlp", "another model (cnnexp.models.lenet5.LeNet5)"),
+                                               ("data=fashion_mnist", "another data (mnist)")])
+def test_resume_refuses_a_run_dir_of_another_model_or_dataset(trained_run, tmp_path, data_dir, override, fragment):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    before = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
+    proc = run("cnnexp.cli.train", [override, "resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"],
+               tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    assert proc.stderr.strip().splitlines() == [f"cnnexp-train: error: resume=true: checkpoint "
+                                                f"{run_dir / 'checkpoints' / 'last.ckpt'} was written by a run with "
+                                                f"{fragment}; use a new output dir or resume=false"]
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == before
+
+
+def test_resume_from_a_corrupted_checkpoint_is_refused_and_leaves_it(trained_run, tmp_path, data_dir):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    (run_dir / "metrics.json").unlink()  # a run killed before it finished
+    last = run_dir / "checkpoints" / "last.ckpt"
+    damaged = bytearray(last.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x10
+    last.write_bytes(bytes(damaged))
+    proc = run("cnnexp.cli.train", ["resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    assert proc.stderr.strip().splitlines() == [f"cnnexp-train: error: checkpoint {last} is corrupted: its content "
+                                                "no longer matches the digest written with it (a changed byte, from "
+                                                "the disk or a copy)"]
+    assert last.read_bytes() == bytes(damaged)

@@ -74,5 +74,9 @@ def test_checkpoint_from_another_model(trained, tmp_path):
     ckpt["cnnexp_config"]["model"]["kernel_size"] = 3  # config no longer matches the weights
     edited = tmp_path / "edited.ckpt"
     torch.save(ckpt, edited)
+    with pytest.raises(CheckpointError, match="is corrupted: its content no longer matches the digest"):
+        load_classifier(edited)
+    del ckpt["cnnexp_sha256"]  # as written before checkpoints carried a digest: the weights do not fit
+    torch.save(ckpt, edited)
     with pytest.raises(CheckpointError, match="does not fit its model: Error"):
         load_classifier(edited)

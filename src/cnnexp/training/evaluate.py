@@ -20,7 +20,7 @@ from cnnexp.invariance.metrics import predict
 from cnnexp.invariance.outputs import log_to_tensorboard, write_outputs
 from cnnexp.invariance.suite import run_suite
 from cnnexp.models.summary import count_parameters
-from cnnexp.training.checkpoint import load_classifier
+from cnnexp.training.checkpoint import load_trained
 from cnnexp.training.tensorboard import flatten, log_model, write_hparams
 
 
@@ -54,7 +54,10 @@ def assess(classifier: Classifier, test: tuple[torch.Tensor, torch.Tensor], conf
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """cnnexp-eval: `cfg.ckpt_path` on `cfg.data`'s official test split; write metrics.json and TensorBoard."""
     config = OmegaConf.to_container(cfg, resolve=True)
-    classifier = load_classifier(config["ckpt_path"])  # a bad file is refused before the data loads
+    classifier, trained = load_trained(config["ckpt_path"])  # a bad file is refused before the data loads
+    if trained["data"]["name"] != cfg.data.name:
+        raise ConfigError(f"data={cfg.data.name}: checkpoint {config['ckpt_path']} was trained on "
+                          f"{trained['data']['name']}; test it on data={trained['data']['name']}")
     datamodule = instantiate(cfg.data)
     datamodule.setup("test")
     test = datamodule.splits["test"]

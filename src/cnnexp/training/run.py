@@ -23,12 +23,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from cnnexp.classifier import Classifier, build_classifier
 from cnnexp.data.datamodule import ImageDataModule
-from cnnexp.errors import ConfigError
+from cnnexp.errors import CheckpointError, ConfigError
 from cnnexp.files import write_json
 from cnnexp.invariance import measured_curves
 from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
 from cnnexp.training.callbacks import TrainThroughput
-from cnnexp.training.checkpoint import load_classifier
+from cnnexp.training.checkpoint import load_classifier, read_checkpoint
 from cnnexp.training.evaluate import assess
 from cnnexp.training.lit_module import LitClassifier
 from cnnexp.training.tensorboard import custom_scalars_layout, flatten, write_hparams
@@ -68,6 +68,9 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, flo
     validate(config)
     out_dir = Path(config["paths"]["output_dir"])
     if config["resume"] and (out_dir / "metrics.json").is_file():
+        last = out_dir / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            resumable(last, config)  # the finished run is this config's, not another model's
         log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
         return json.loads((out_dir / "metrics.json").read_text())
     run = build(cfg, config, extra_callbacks)
@@ -78,12 +81,27 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, flo
     return record(run, test(run), fit_s)
 
 
+def resumable(last: Path, config: dict) -> dict:
+    """The run dir's last checkpoint, verified, if this run can continue it: the same model on the same
+    dataset (anything else would not load, or would mix two experiments in one run dir)."""
+    ckpt = read_checkpoint(last)
+    before = ckpt["cnnexp_config"]
+    for section, same in (("model", before["model"] == config["model"]),
+                          ("data", before["data"]["name"] == config["data"]["name"])):
+        if not same:
+            was = before["model"]["_target_"] if section == "model" else before["data"]["name"]
+            raise CheckpointError(f"resume=true: checkpoint {last} was written by a run with another {section} "
+                                  f"({was}); use a new output dir or resume=false")
+    return ckpt
+
+
 def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) -> Run:
     """Process settings, data (fetched and verified first), the LightningModule, the trainer."""
     _process_settings(cfg, config)
     out_dir = Path(config["paths"]["output_dir"])
     last = out_dir / "checkpoints" / "last.ckpt"
     resume_from = last if config["resume"] and last.is_file() else None
+    resumed = resumable(resume_from, config) if resume_from is not None else None  # before any heavy work
     L.seed_everything(config["seed"], workers=True, verbose=False)
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()  # fetch and verify the files before any model or trainer exists
@@ -95,7 +113,7 @@ def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) ->
     logger_kwargs = {}
     if resume_from is not None:
         # Hide events the killed run wrote after its last checkpoint: no duplicate steps in TensorBoard.
-        step = torch.load(resume_from, map_location="cpu", weights_only=True)["global_step"]
+        step = resumed["global_step"]
         logger_kwargs["purge_step"] = step
         log.info("resume: continuing %s from global step %d", resume_from, step)
     loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
