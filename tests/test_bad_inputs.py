@@ -197,3 +197,23 @@ def test_resume_from_a_corrupted_checkpoint_is_refused_and_leaves_it(trained_run
                                                 "no longer matches the digest written with it (a changed byte, from "
                                                 "the disk or a copy)"]
     assert last.read_bytes() == bytes(damaged)
+
+
+def test_a_second_process_on_a_run_dir_in_use_is_refused_and_changes_nothing(trained_run, tmp_path, data_dir):
+    import fcntl
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    (run_dir / "metrics.json").unlink()  # a killed run, which two users resume at once
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    with open(run_dir / ".lock", "a") as held:  # the first resumer, still running
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        proc = run("cnnexp.cli.train", ["resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"],
+                   tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    assert proc.stderr.strip().splitlines() == [f"cnnexp-train: error: run dir {run_dir} is in use by another cnnexp "
+                                                "process: wait for it to end, or use another dir"]
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and ".hydra" not in p.parts
+             and p.suffix != ".log"}
+    assert all(after[p] == before[p] for p in after if p in before) and set(after) <= set(before)

@@ -31,6 +31,7 @@ from cnnexp.training.callbacks import TrainThroughput
 from cnnexp.training.checkpoint import load_classifier, read_checkpoint
 from cnnexp.training.evaluate import assess
 from cnnexp.training.lit_module import LitClassifier
+from cnnexp.training.run_lock import run_dir_lock
 from cnnexp.training.tensorboard import custom_scalars_layout, flatten, write_hparams
 from cnnexp.validate import validate
 
@@ -67,18 +68,19 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, flo
     config = OmegaConf.to_container(cfg, resolve=True)
     validate(config)
     out_dir = Path(config["paths"]["output_dir"])
-    if config["resume"] and (out_dir / "metrics.json").is_file():
-        last = out_dir / "checkpoints" / "last.ckpt"
-        if last.is_file():
-            resumable(last, config)  # the finished run is this config's, not another model's
-        log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
-        return json.loads((out_dir / "metrics.json").read_text())
-    run = build(cfg, config, extra_callbacks)
-    fit_s = fit(run)
-    if not run.trainer.is_global_zero:
-        # DDP: every rank took part in fit; rank 0 alone tests and writes.
-        return {}
-    return record(run, test(run), fit_s)
+    with run_dir_lock(out_dir):
+        if config["resume"] and (out_dir / "metrics.json").is_file():
+            last = out_dir / "checkpoints" / "last.ckpt"
+            if last.is_file():
+                resumable(last, config)  # the finished run is this config's, not another model's
+            log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
+            return json.loads((out_dir / "metrics.json").read_text())
+        run = build(cfg, config, extra_callbacks)
+        fit_s = fit(run)
+        if not run.trainer.is_global_zero:
+            # DDP: every rank took part in fit; rank 0 alone tests and writes.
+            return {}
+        return record(run, test(run), fit_s)
 
 
 def resumable(last: Path, config: dict) -> dict:
