@@ -65,9 +65,10 @@ def _lightning_imported(imported: bool):
             os.environ[NVML_CHECK] = before
 
 
-def _net_and_optim(dm: ImageDataModule, epochs: int, optim: DictConfig
+def net_and_optim(dm: ImageDataModule, epochs: int, optim: DictConfig
                    ) -> tuple[torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-    """LeNet-5 with the config's AdamW and one-cycle schedule, the same start for every side."""
+    """LeNet-5 with the config's AdamW and one-cycle schedule, the same start for every side (also the
+    GPU check's hand-written loop)."""
     torch.manual_seed(0)
     net = torch.nn.Sequential(Preprocess(dm.mean, dm.std, size=32), LeNet5())
     steps = epochs * -(-len(dm.splits["train"][1]) // dm.batch_size)
@@ -82,7 +83,7 @@ class HandWritten:
     `run(n)` takes the next n steps, so the loop can be cut into segments."""
 
     def __init__(self, dm: ImageDataModule, epochs: int, optim: DictConfig):
-        self.net, self.opt, self.sched = _net_and_optim(dm, epochs, optim)
+        self.net, self.opt, self.sched = net_and_optim(dm, epochs, optim)
         self.x_all, self.y_all = dm.splits["train"]
         self.batch_size = dm.batch_size
         self.starts = range(0, len(self.y_all), self.batch_size)
@@ -166,7 +167,7 @@ def lightning_floor(dm: ImageDataModule, epochs: int, optim: DictConfig, segment
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                             default_root_dir=tmp)
         x, y = dm.splits["train"]
-        trainer.fit(_MinimalModule(*_net_and_optim(dm, epochs, optim)),
+        trainer.fit(_MinimalModule(*net_and_optim(dm, epochs, optim)),
                     train_dataloaders=TensorBatches(x, y, dm.batch_size, EpochPermutation(len(y), 0)))
     return timer.speeds()
 

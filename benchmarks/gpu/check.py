@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))  # invariance_speed's interleaved measure
+sys.path.insert(0, str(REPO / "benchmarks"))  # train_speed's net and optimizer, invariance_speed's measure
 
 
 def sync(device: torch.device) -> None:
@@ -56,22 +56,16 @@ def handwritten(cfg, device: torch.device, precision: str, channels_last: bool) 
     """The loop a user would write on the device: the split's tensors there once, a permutation per epoch,
     slice, step; the config's LeNet-5, AdamW and one-cycle schedule. Images/s over all epochs."""
     from hydra.utils import instantiate
-
-    from cnnexp.classifier import Preprocess
-    from cnnexp.models.lenet5 import LeNet5
+    from train_speed import net_and_optim
 
     dm = instantiate(cfg.data)
     dm.setup("fit")
     x_all, y_all = (t.to(device) for t in dm.splits["train"])
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(Preprocess(dm.mean, dm.std, size=32), LeNet5()).to(device)
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
     epochs, batch, n = cfg.trainer.max_epochs, cfg.data.batch_size, len(y_all)
-    optim = cfg.optim
-    opt = torch.optim.AdamW(net.parameters(), lr=optim.optimizer.lr, weight_decay=optim.optimizer.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=optim.scheduler.max_lr, total_steps=epochs * -(-n // batch),
-                                                pct_start=optim.scheduler.pct_start)
+    net, opt, sched = net_and_optim(dm, epochs, cfg.optim)
+    net.to(device)  # in place: the optimizer keeps the same parameters
+    if channels_last:
+        net.to(memory_format=torch.channels_last)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
     sync(device)
     start = time.perf_counter()

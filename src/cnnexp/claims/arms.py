@@ -27,11 +27,12 @@ def acc_at(run: Run, family: str, value: float) -> float:
     return 100 * matches[0]
 
 
-def shift_acc(run: Run, pixels: int) -> float:
-    """Accuracy (%) under a shift of `pixels`, averaged over left, right, up and down."""
+def shift_acc(run: Run, pixels: int, families: Sequence[str] = ("shift_x", "shift_y")) -> float:
+    """Accuracy (%) under a shift of `pixels`, averaged over left, right, up and down (or the directions
+    of `families` alone: the ladder's rungs measure horizontal shifts only)."""
     if pixels == 0:
         return acc_at(run, "shift_x", 0)
-    return sum(acc_at(run, f, s) for f in ("shift_x", "shift_y") for s in (-pixels, pixels)) / 4
+    return sum(acc_at(run, f, s) for f in families for s in (-pixels, pixels)) / (2 * len(families))
 
 
 def clean_acc(run: Run) -> float:

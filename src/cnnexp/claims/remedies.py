@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from omegaconf import OmegaConf
 
-from cnnexp.claims.arms import APS_ARM, BASELINE, CIRCULAR_GAP, LADDER, P4, acc_at, clean_acc, fmt, per_seed, summary
+from cnnexp.claims.arms import APS_ARM, BASELINE, CIRCULAR_GAP, LADDER, P4, clean_acc, fmt, per_seed, shift_acc, summary
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, Outcome, claim
 from cnnexp.claims.verdict import all_hold, combine, greater
@@ -203,18 +203,12 @@ def p4_quarter_turns(ctx: Context) -> Outcome:
     return Outcome(verdict, key, evidence, [save(fig, ctx.out_dir, "c18.png")])
 
 
-def horizontal_acc(run, pixels: int) -> float:
-    """Accuracy (%) under a horizontal shift of `pixels`, mean of left and right (the ladder's rungs
-    measure horizontal shifts only)."""
-    return sum(acc_at(run, "shift_x", s) for s in (-pixels, pixels)) / 2
-
-
 def ladder_row(name: str, runs) -> dict:
     return {"rung": name, "clean_acc_%": summary(per_seed(runs, clean_acc)),
             "zero_fill_consistency_%": summary(per_seed(runs, zero_fill)),
             "circular_consistency_%": summary(per_seed(runs, circular), 3),
-            "acc_at_2px_%": summary(per_seed(runs, lambda r: horizontal_acc(r, 2))),
-            "acc_at_4px_%": summary(per_seed(runs, lambda r: horizontal_acc(r, 4))),
+            "acc_at_2px_%": summary(per_seed(runs, lambda r: shift_acc(r, 2, ("shift_x",)))),
+            "acc_at_4px_%": summary(per_seed(runs, lambda r: shift_acc(r, 4, ("shift_x",)))),
             "p_top1_change_1px_%": summary(per_seed(runs, lambda r: 100 * r.metrics["inv/p_top1_change_1px"])),
             "train_img_s": summary(per_seed(runs, lambda r: r.metrics["throughput/train_img_s"]), 0)}
 
