@@ -1,10 +1,9 @@
-"""Launchers and sweepers from Hydra plugins: submitit (local, SLURM config) and Optuna."""
+"""Launchers from Hydra plugins: submitit (local, SLURM config); threads for DDP on the CPU."""
 
 import subprocess
 import sys
 
 import pytest
-import yaml
 
 from cnnexp.config import compose
 from tests.test_sweeps import sweep
@@ -37,18 +36,6 @@ def test_slurm_launcher_config_renders_an_sbatch_script(tmp_path):
         assert f"#SBATCH {line}" in text
 
 
-@pytest.mark.slow
-def test_optuna_three_trials_report_the_best_value_of_the_configured_metric(tmp_path, data_dir):
-    # The value Optuna sees is the validation score of each trial's chosen checkpoint, never test.
-    sweep_dir = sweep(tmp_path, data_dir, "hparams_search=optuna", "hydra.sweeper.n_trials=3")
-    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    trials = [yaml.safe_load(p.read_text()) for p in sweep_dir.glob("*/metrics.json")]
-    assert len(trials) == 3 and set(results["best_params"]) == {"optim.optimizer.lr", "model.kernel_size",
-                                                                "model.pooling"}
-    assert results["best_value"] == max(t["val/acc_best"] for t in trials)
-    assert max(t["val/acc_best"] for t in trials) != max(t["test/acc"] for t in trials)
-
-
 @pytest.mark.parametrize("metric,fragment", [("test/accuracy", "not a metric of this run; one of val/acc_best"),
                                              ("test/acc", "measured on the official test set"),
                                              ("inv/shift_consistency", "measured on the official test set")])
@@ -71,10 +58,3 @@ def test_ddp_cpu_processes_share_the_cores():
     assert threads_per_job(None, cpu_processes(cfg.trainer)) == max(1, (os.cpu_count() or 1) // 2)
     assert threads_per_job(3, 2) == 3  # an explicit `threads` wins
 
-
-def test_optuna_search_launches_by_itself_and_selects_on_validation():
-    from hydra.types import RunMode
-
-    cfg = compose("train", ["hparams_search=optuna"], return_hydra_config=True)
-    assert cfg.hydra.mode == RunMode.MULTIRUN and cfg.optimized_metric == "val/acc_best"
-    assert cfg.hydra.sweeper.direction == "maximize"

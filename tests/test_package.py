@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 def test_commands_import_no_torch_before_their_job():
     """A bad command line must be refused in about a second: the front (cli, config, validation) loads
     without torch or Lightning."""
-    code = ("import sys, cnnexp.cli.train, cnnexp.cli.eval, cnnexp.cli.claims, cnnexp.cli.report, cnnexp.validate; "
+    code = ("import sys, cnnexp.cli.train, cnnexp.cli.eval, cnnexp.cli.claims, cnnexp.cli.report, cnnexp.cli.tune, "
+            "cnnexp.validate; "
             "heavy = sorted(m for m in ('torch', 'lightning') if m in sys.modules); print(heavy); assert not heavy")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]

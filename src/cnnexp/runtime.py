@@ -51,8 +51,12 @@ def _launcher_cores() -> int | None:
         return launcher.get("cpus_per_task")
     if "joblib" not in target:
         return None
+    return cores_per_job(launcher.get("n_jobs", -1))
+
+
+def cores_per_job(n_jobs: int | None) -> int:
+    """This machine's cores shared among `n_jobs` parallel processes (None or < 1: one per core)."""
     cores = os.cpu_count() or 1
-    n_jobs = launcher.get("n_jobs", -1)
     n_jobs = cores if n_jobs is None or n_jobs < 1 else n_jobs
     return max(1, cores // n_jobs)
 

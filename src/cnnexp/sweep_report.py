@@ -1,6 +1,7 @@
 """The summary of a sweep (or a folder of runs), grouped by what was swept (cnnexp-report).
 
-Writes into the dir: summary.csv (a row per job: its overrides, metrics.json, or its error),
+Writes into the dir: summary.csv (a row per job: its overrides, metrics.json, or its error; a cnnexp-tune
+trial's number, and "pruned" for a trial the study stopped early),
 summary.md (groups of the swept settings with mean and 95% interval over seeds, best validation
 first) and summary.png (validation and test accuracy, and shift consistency where measured, per group).
 """
@@ -53,12 +54,17 @@ def _read(path: Path, load, kind: type) -> tuple[object, str]:
 def job_row(root: Path, job: Path) -> dict:
     """A job's overrides and metrics; status ok, failed (no metrics.json) or unreadable (a corrupted file)."""
     row: dict = {"job": str(job.relative_to(root)) or "."}
+    trial, _ = _read(job / "trial.json", json.loads, dict) if (job / "trial.json").is_file() else (None, "")
+    if trial:  # a cnnexp-tune trial: its number, and whether the study stopped it early
+        row["trial"] = trial.get("number")
     overrides, problem = _read(job / ".hydra" / "overrides.yaml", lambda t: yaml.safe_load(t) or [], list)
     if problem:
         return row | {"status": "unreadable", "error": problem}
     row |= dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith(("paths.", "hydra")))
     metrics_file = job / "metrics.json"
     if not metrics_file.is_file():
+        if trial and trial.get("state") == "pruned":
+            return row | {"status": "pruned", "error": trial.get("note", "")}
         return row | {"status": "failed", "error": job_error(job)}
     metrics, problem = _read(metrics_file, json.loads, dict)
     return row | ({"status": "unreadable", "error": problem} if problem else {"status": "ok", "error": ""} | metrics)
@@ -93,9 +99,11 @@ def _fmt(value) -> str:
 
 
 def markdown(table, swept: list[str], groups: list[dict]) -> str:
-    failed = table[table.status != "ok"]
+    pruned = table[table.status == "pruned"]
+    failed = table[~table.status.isin(("ok", "pruned"))]
     unreadable = int((table.status == "unreadable").sum())
-    lines = [f"# Summary: {len(table)} jobs, {len(table) - len(failed)} finished, {len(failed) - unreadable} failed"
+    lines = [f"# Summary: {len(table)} jobs, {int((table.status == 'ok').sum())} finished, "
+             + (f"{len(pruned)} pruned, " if len(pruned) else "") + f"{len(failed) - unreadable} failed"
              + (f", {unreadable} unreadable" if unreadable else ""), ""]
     if groups:
         cols = [*swept, "runs", *(c for c in groups[0] if c not in swept and c != "runs")]
@@ -104,6 +112,9 @@ def markdown(table, swept: list[str], groups: list[dict]) -> str:
                   "best validation first (val/acc_best: it selects; test/acc reports).", "",
                   "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(_fmt(g.get(c, "")) for c in cols) + " |" for g in groups]
+    if len(pruned):
+        lines += ["", "## Pruned trials (stopped early by the study)", ""]
+        lines += [f"- `{r.job}`: {r.error}" for r in pruned.itertuples()]
     if len(failed):
         lines += ["", "## Failed or unreadable jobs", ""] + [f"- `{r.job}`: {r.error}" for r in failed.itertuples()]
     return "\n".join(lines) + "\n"

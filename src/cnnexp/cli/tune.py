@@ -1,0 +1,70 @@
+"""cnnexp-tune: an Optuna study over cnnexp-train's config, on validation (the test set only reports).
+
+    cnnexp-tune [hparams_search=NAME] tune.n_trials=N tune.workers=K tune.storage=URL tune.study_name=NAME
+                [any cnnexp-train override]
+
+Everything is checked before any training (one line, exit status 2, nothing written): the overrides, the
+search space against the train config, the storage and the study. Then K workers share the study; at the end
+best.json and cnnexp-report's summary are written into the study dir.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
+
+from cnnexp.cli.common import MULTIRUN_FLAGS, check_overrides, fail, one_line
+from cnnexp.cli.sweeps import invalid_points
+from cnnexp.errors import ConfigError
+from cnnexp.tune.settings import TuneSettings, load_settings, train_overrides
+from cnnexp.tune.space import boundaries
+
+COMMAND = "cnnexp-tune"
+
+
+def check(overrides: list[str]) -> TuneSettings:
+    """The settings, the train config and every choice and range end of the search space, checked."""
+    settings = load_settings(overrides)
+    base = train_overrides(overrides)
+    points = [base, *([*base, o] for _, o in boundaries(settings.space))]
+    keys = ["", *(k for k, _ in boundaries(settings.space))]
+    for point, reason in invalid_points("train", points):
+        key = keys[points.index(point)]
+        raise ConfigError(f"tune.search_space.{key}: {point[-1]} fails: {reason}" if key else reason)
+    return settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv if argv is None else [COMMAND, *argv]
+    overrides = [a for a in argv[1:] if a not in MULTIRUN_FLAGS]
+    check_overrides("tune", COMMAND, [COMMAND, *overrides])
+    try:
+        settings = check(overrides)
+        import optuna
+
+        from cnnexp.tune.study import open_study
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line on bad input; the workers log the trials
+        study = open_study(settings)
+    except ConfigError as e:
+        fail(COMMAND, str(e))
+    except (HydraException, OmegaConfBaseException) as e:
+        fail(COMMAND, one_line(e))
+    from cnnexp.tune.report import finish
+    from cnnexp.tune.workers import run_workers, threads_per_worker, worker_args
+
+    seed = settings.sampler.get("seed")
+    args = worker_args(settings, overrides, len(study.trials), threads_per_worker(settings), seed)
+    print(f"{COMMAND}: study {settings.study_name!r} in {settings.storage} ({len(study.trials)} trials so far): "
+          f"{settings.n_trials} more, {len(args)} worker(s), {settings.direction} {settings.metric}", flush=True)
+    failures = run_workers(settings, args) if args else []
+    finish(study, settings)
+    if failures:
+        print("\n".join(f"{COMMAND}: error: {f}" for f in failures), file=sys.stderr)
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

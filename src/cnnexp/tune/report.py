@@ -1,0 +1,49 @@
+"""The end of a cnnexp-tune command: best.json (the best trial by validation, its test accuracy beside it),
+cnnexp-report's summary of the trials' run dirs, and how to open the dashboard."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import optuna
+
+from cnnexp.files import write_json
+from cnnexp.sweep_report import find_jobs, report
+from cnnexp.tune.settings import TuneSettings
+from cnnexp.tune.storage import dashboard_command
+
+# Reported beside the objective, never optimized (each trial keeps it as a user attribute).
+REPORTED = "test/acc"
+
+
+def summary(study: optuna.Study, settings: TuneSettings) -> dict:
+    """Trials by state and the best trial (None before one completes)."""
+    trials = study.get_trials(deepcopy=False)
+    best = study.best_trial if any(t.state == optuna.trial.TrialState.COMPLETE for t in trials) else None
+    return {
+        "study": settings.study_name, "storage": settings.storage, "metric": settings.metric,
+        "direction": settings.direction, "trials": dict(sorted(Counter(t.state.name.lower() for t in trials).items())),
+        "best": best and {"number": best.number, settings.metric: best.value, REPORTED: best.user_attrs.get(REPORTED),
+                          "params": best.params, "run_dir": best.user_attrs.get("run_dir")},
+    }
+
+
+def finish(study: optuna.Study, settings: TuneSettings) -> dict:
+    """Write best.json and the report into the study dir; print where they are and the best trial."""
+    result = summary(study, settings)
+    study_dir = Path(settings.dir)
+    study_dir.mkdir(parents=True, exist_ok=True)
+    write_json(study_dir / "best.json", result)
+    if find_jobs(study_dir):
+        report(study_dir)
+    counts = ", ".join(f"{n} {state}" for state, n in result["trials"].items()) or "no trials"
+    best = result["best"]
+    lines = [f"cnnexp-tune: study {settings.study_name!r}: {counts}"]
+    if best:
+        lines.append(f"  best: trial {best['number']}, {settings.metric} {best[settings.metric]:.4f} "
+                     f"({REPORTED} {best[REPORTED]:.4f}, reported, not selected on): {best['params']}")
+    lines += [f"  {study_dir / 'best.json'}" + (f", {study_dir / 'summary.md'}" if find_jobs(study_dir) else ""),
+              f"  dashboard: {dashboard_command(settings.storage)}  (then open http://127.0.0.1:8080)"]
+    print("\n".join(lines), flush=True)
+    return result
