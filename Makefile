@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Re-install only when the project's dependencies change; otherwise `make setup` is a no-op.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup run test clean
+.PHONY: setup run test fuzz clean
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -23,6 +23,11 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# A long config-fuzzing campaign (tests/fuzz_campaign.py): 10,000 configs in 2 processes, ~1 h on 2 cores.
+fuzz: setup
+	$(BIN)/python -m tests.fuzz_campaign --examples 5000 --seed 1 & \
+	$(BIN)/python -m tests.fuzz_campaign --examples 5000 --seed 2; s2=$$?; wait $$!; s1=$$?; test $$s1 -eq 0 -a $$s2 -eq 0
 
 clean:
 	rm -rf outputs multirun .pytest_cache

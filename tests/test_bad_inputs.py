@@ -98,13 +98,6 @@ def test_bad_invariance_setting_is_refused_by_eval_before_the_checkpoint_loads(t
     assert_refused(proc, "cnnexp-eval", "invariance.shift_mode='wrap': must be one of zero, circular", tmp_path)
 
 
-@pytest.mark.slow
-def test_balanced_subset_larger_than_a_class_allows_is_one_line(tmp_path, data_dir):
-    # 55,000 = every image left after the hold-out, but MNIST's classes are not equal: 5,500 of each is impossible.
-    proc = run("cnnexp.cli.train", [f"paths.data_dir={data_dir}", "data.train_size=55000"], tmp_path)
-    assert_refused(proc, "cnnexp-train", "data.train_size=55000: a class-balanced subset needs 5500 images", tmp_path)
-
-
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, data_dir):
     """A real run dir with its checkpoints (600 images, 1 epoch)."""

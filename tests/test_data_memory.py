@@ -28,8 +28,18 @@ def test_balanced_subset_has_equal_classes():
     picked = balanced_subset(labels, 103, 10, seed=0)
     counts = torch.bincount(labels[picked], minlength=10).tolist()
     assert counts == [11, 11, 11, 10, 10, 10, 10, 10, 10, 10]
-    with pytest.raises(ValueError, match="train_size=600"):
-        balanced_subset(labels, 600, 10, seed=0)
+    with pytest.raises(ValueError, match="train_size=501"):
+        balanced_subset(labels, 501, 10, seed=0)
+
+
+def test_a_subset_larger_than_a_class_allows_takes_all_of_it_and_more_of_the_others():
+    # Any train_size validation accepts can be drawn: no refusal after the labels are read.
+    labels = torch.cat([torch.full((5,), 0), torch.full((30,), 1), torch.full((40,), 2)])
+    counts = lambda size: torch.bincount(labels[balanced_subset(labels, size, 3, seed=0)], minlength=3).tolist()
+    assert counts(15) == [5, 5, 5] and counts(16) == [5, 5, 6]
+    assert counts(30) == [5, 12, 13]
+    assert counts(31) == [5, 13, 13]
+    assert counts(75) == [5, 30, 40]
 
 
 def test_batches_cover_every_example_once_in_an_epoch_order():

@@ -10,23 +10,37 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
 from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import ConfigError
-from cnnexp.invariance import CANVASES, FAMILIES, SHIFT_MODES, SUMMARY_METRICS
+from cnnexp.invariance import CANVASES, FAMILIES, MAX_POINTS, MIN_STEP, SHIFT_MODES, SUMMARY_METRICS
 from cnnexp.models.specs import SPECS, ModelSpec, ShapeError
 from cnnexp.training import METRICS, SELECTABLE
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
+GPUS = ("gpu", "cuda")
 MEMORY_FORMATS = ("contiguous", "channels_last")
 CLIP_ALGORITHMS = ("norm", "value")
-# The sections validate() reads (the sweep check resolves only these).
-VALIDATED = ("seed", "resume", "threads", "memory_format", "optimized_metric", "data", "model", "augment", "optim",
-             "trainer", "invariance")
+# Lightning's precisions that train cnnexp's networks on a CPU and a GPU (16-mixed is GPU-only in Lightning).
+PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "64-true")
+INTERVALS = ("step", "epoch")  # when the learning-rate schedule steps
+# The sections validate() reads (validate_composed resolves only these).
+VALIDATED = ("seed", "resume", "threads", "memory_format", "optimized_metric", "run_name", "task_name", "data",
+             "model", "augment", "optim", "trainer", "callbacks", "logger", "invariance")
+# Keys validation does not read: classes the config instantiates and paths derived from paths.*; a wrong
+# one fails where it is used, with the library's message (tests/test_config_fuzz.py keeps this list exact).
+PLUMBING = ("_target_", "_partial_", "data.data_dir", "trainer.default_root_dir", "trainer.plugins",
+            "callbacks.model_checkpoint.dirpath", "logger.tensorboard.save_dir", "logger.tensorboard.name",
+            "logger.tensorboard.version")
 
 
 def _get(cfg: Mapping, key: str) -> Any:
     node: Any = cfg
     for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise ConfigError(f"{key}: missing from the config (removed with ~{key}?); it needs a value")
         node = node[part]
     return node
 
@@ -68,21 +82,47 @@ def _bool(cfg: Mapping, key: str) -> None:
         raise ConfigError(f"{key}={_get(cfg, key)!r}: must be true or false")
 
 
+def _str(cfg: Mapping, key: str, name_like: bool = False) -> None:
+    """A non-empty string; `name_like`: also usable as one directory name."""
+    value = _get(cfg, key)
+    if not isinstance(value, str) or not value.strip() or (name_like and ("/" in value or value in (".", ".."))):
+        allowed = "a directory name (no '/', not '.' or '..')" if name_like else "a non-empty string"
+        raise ConfigError(f"{key}={value!r}: must be {allowed}")
+
+
+def _numbers(cfg: Mapping, key: str, length: int, ok: Callable[[float], bool], allowed: str) -> None:
+    values = _get(cfg, key)
+    if (not isinstance(values, list | tuple) or len(values) != length
+            or not all(_is_number(v) and ok(v) for v in values)):
+        raise ConfigError(f"{key}={values!r}: must list {length} number{'s' * (length > 1)} {allowed}")
+
+
 def check_data(cfg: Mapping) -> None:
     _choice(cfg, "data.name", DATASETS)
-    for key in ("data.batch_size", "data.eval_batch_size", "data.channels", "data.image_size", "data.num_classes"):
+    source = SOURCES[_get(cfg, "data.name")]
+    channels, size, _ = source.shape
+    # Facts of the dataset: the files decide them, a config can only restate them.
+    for key, fact in (("channels", channels), ("image_size", size), ("num_classes", source.classes)):
+        if _get(cfg, f"data.{key}") != fact:
+            raise ConfigError(f"data.{key}={_get(cfg, f'data.{key}')!r}: {source.title} has {fact} (a fact of "
+                              f"the dataset; choose another with data=NAME)")
+    for key in ("data.batch_size", "data.eval_batch_size"):
         _int(cfg, key, 1)
-    _int(cfg, "data.val_size", 0)
+    _numbers(cfg, "data.mean", channels, lambda v: True, "(one per channel)")
+    _numbers(cfg, "data.std", channels, lambda v: v > 0, "> 0 (one per channel)")
+    _int(cfg, "data.val_size", 1)
     _bool(cfg, "data.on_device")
-    _int(cfg, "data.train_size", _get(cfg, "data.num_classes"), optional=True)
-    name, val, size = _get(cfg, "data.name"), _get(cfg, "data.val_size"), _get(cfg, "data.train_size")
-    total, title = SOURCES[name].train_images, SOURCES[name].title
+    _bool(cfg, "data.download")
+    _int(cfg, "data.train_size", source.classes, optional=True)
+    val, size = _get(cfg, "data.val_size"), _get(cfg, "data.train_size")
+    total, title = source.train_images, source.title
     if val >= total:
         raise ConfigError(f"data.val_size={val}: must be < {total} ({title}'s training images)")
     if size is not None and size > total - val:
         raise ConfigError(f"data.train_size={size}: must be <= {total - val} ({title}'s {total} training "
                           f"images less data.val_size={val}) or null")
-    _int(cfg, "seed", 0)
+    for key in ("seed", "data.seed", "augment.seed"):
+        _int(cfg, key, 0)
 
 
 def _check_padding_mode(plan: list, m: Mapping) -> None:
@@ -127,8 +167,10 @@ def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
 
 def check_model(cfg: Mapping) -> None:
     """The keys every network takes, then its spec's checks (a network without a spec is checked when built)."""
-    for key in ("model.in_channels", "model.num_classes"):
-        _int(cfg, key, 1)
+    for key, data_key in (("model.in_channels", "data.channels"), ("model.num_classes", "data.num_classes")):
+        if _get(cfg, key) != _get(cfg, data_key):
+            raise ConfigError(f"{key}={_get(cfg, key)!r}: must equal {data_key}={_get(cfg, data_key)} (the "
+                              f"network takes what the dataset has)")
     size = _get(cfg, "data.image_size")
     _int(cfg, "model.input_size", size)
     if (_get(cfg, "model.input_size") - size) % 2:
@@ -149,6 +191,25 @@ def check_augment(cfg: Mapping) -> None:
         raise ConfigError(f"augment.scale_range={lo_hi!r}: must be [low, high] with 0 < low <= high")
 
 
+def _check_family(cfg: Mapping, family: str) -> None:
+    """A curve's {start, stop, step}: whole pixels for shifts, positive factors for scale, a bounded grid."""
+    spec = _get(cfg, f"invariance.{family}")
+    if spec is None:
+        return
+    kind = _is_int if family.startswith("shift") else _is_number
+    if (not isinstance(spec, Mapping) or set(spec) != {"start", "stop", "step"}
+            or not all(kind(v) for v in spec.values()) or spec["step"] <= 0 or spec["stop"] < spec["start"]
+            or (family == "scale" and spec["start"] < MIN_STEP)):
+        what = "integers" if kind is _is_int else "numbers"
+        extra = f", start >= {MIN_STEP}" if family == "scale" else ""
+        raise ConfigError(f"invariance.{family}={spec!r}: must be {{start, stop, step}} ({what}) with step > 0, "
+                          f"stop >= start{extra}, or null (not measured)")
+    points = (spec["stop"] - spec["start"]) / spec["step"]
+    if not points < MAX_POINTS or spec["step"] < MIN_STEP:
+        raise ConfigError(f"invariance.{family}={spec!r}: measures {points:.3g} values; at most {MAX_POINTS}, "
+                          f"with step >= {MIN_STEP}")
+
+
 def check_invariance(cfg: Mapping) -> None:
     """The suite's own keys (it runs after training: a bad value would waste the whole run)."""
     _bool(cfg, "invariance.enabled")
@@ -159,14 +220,10 @@ def check_invariance(cfg: Mapping) -> None:
     _int(cfg, "invariance.num_images", 1, optional=True)
     _int(cfg, "invariance.batch_size", 1)
     _int(cfg, "invariance.consistency_max_shift", 0)
+    _int(cfg, "invariance.equivariance_images", 1)
+    _int(cfg, "invariance.seed", 0)
     for family in FAMILIES:
-        spec = _get(cfg, f"invariance.{family}")
-        if spec is None:
-            continue
-        if (not isinstance(spec, Mapping) or set(spec) != {"start", "stop", "step"}
-                or not all(_is_number(v) for v in spec.values()) or spec["step"] <= 0 or spec["stop"] < spec["start"]):
-            raise ConfigError(f"invariance.{family}={spec!r}: must be {{start, stop, step}} with step > 0 and "
-                              f"stop >= start, or null (not measured)")
+        _check_family(cfg, family)
     for key, ok in (("fgsm", _is_number), ("circular_shifts", _is_int), ("equivariance_shifts", _is_int)):
         values = _get(cfg, f"invariance.{key}")
         if not isinstance(values, list | tuple) or not all(ok(v) for v in values):
@@ -174,17 +231,81 @@ def check_invariance(cfg: Mapping) -> None:
             raise ConfigError(f"invariance.{key}={values!r}: must be a list of {kind}")
 
 
+def check_trainer(cfg: Mapping) -> None:
+    t = cfg["trainer"]
+    _int(cfg, "trainer.max_epochs", 1)
+    _choice(cfg, "trainer.accelerator", ACCELERATORS)
+    _choice(cfg, "trainer.precision", PRECISIONS)
+    if _get(cfg, "trainer.precision") == "16-mixed" and _get(cfg, "trainer.accelerator") not in GPUS:
+        raise ConfigError(f"trainer.precision=16-mixed: float16 autocast needs a GPU (trainer.accelerator="
+                          f"{t['accelerator']}); use bf16-mixed on a CPU")
+    devices = _get(cfg, "trainer.devices")
+    if t.get("strategy") is None:
+        if devices != 1:
+            raise ConfigError(f"trainer.devices={devices!r}: must be 1 without a DDP strategy; use "
+                              f"trainer=ddp_cpu or trainer=ddp for more")
+    else:
+        if not (_is_int(devices) and (devices >= 1 or devices == -1)):
+            raise ConfigError(f"trainer.devices={devices!r}: must be an integer >= 1, or -1 (every device)")
+        if isinstance(t["strategy"], Mapping) and "process_group_backend" in t["strategy"]:
+            _choice(cfg, "trainer.strategy.process_group_backend", ("gloo", "nccl"))
+        if "sync_batchnorm" in t:
+            _bool(cfg, "trainer.sync_batchnorm")
+    _number(cfg, "trainer.gradient_clip_val", lambda v: v >= 0, ">= 0", optional=True)
+    _choice(cfg, "trainer.gradient_clip_algorithm", CLIP_ALGORITHMS)
+    _int(cfg, "trainer.accumulate_grad_batches", 1)
+    _int(cfg, "trainer.log_every_n_steps", 1)
+    _int(cfg, "trainer.num_sanity_val_steps", -1)
+    for key in ("deterministic", "enable_progress_bar", "enable_model_summary"):
+        _bool(cfg, f"trainer.{key}")
+
+
+def check_optim(cfg: Mapping) -> None:
+    o = cfg["optim"]
+    _number(cfg, "optim.optimizer.lr", lambda v: v > 0, "> 0")
+    if "weight_decay" in o["optimizer"]:
+        _number(cfg, "optim.optimizer.weight_decay", lambda v: v >= 0, ">= 0")
+    if "momentum" in o["optimizer"]:
+        _number(cfg, "optim.optimizer.momentum", lambda v: 0 <= v < 1, "in [0, 1)")
+    if "nesterov" in o["optimizer"]:
+        _bool(cfg, "optim.optimizer.nesterov")
+        if o["optimizer"]["nesterov"] and not o["optimizer"]["momentum"] > 0:
+            raise ConfigError("optim.optimizer.nesterov=true: needs optim.optimizer.momentum > 0 (it is "
+                              f"{o['optimizer']['momentum']})")
+    if o["scheduler"] is not None:
+        _number(cfg, "optim.scheduler.max_lr", lambda v: v > 0, "> 0")
+        _number(cfg, "optim.scheduler.pct_start", lambda v: 0 < v < 1, "in (0, 1)")
+    _choice(cfg, "optim.interval", INTERVALS)
+    _number(cfg, "optim.label_smoothing", lambda v: 0 <= v < 1, "in [0, 1)")
+
+
+def check_callbacks(cfg: Mapping) -> None:
+    """The checkpoint callback is how cnnexp selects (val/acc_best) and resumes (last.ckpt)."""
+    for key, fixed in (("monitor", "val/acc"), ("mode", "max")):
+        value = _get(cfg, f"callbacks.model_checkpoint.{key}")
+        if value != fixed:
+            raise ConfigError(f"callbacks.model_checkpoint.{key}={value!r}: must be {fixed!r} (cnnexp selects "
+                              f"the checkpoint with the best validation accuracy)")
+    _int(cfg, "callbacks.model_checkpoint.save_top_k", 1)
+    _bool(cfg, "callbacks.model_checkpoint.save_last")
+    _bool(cfg, "callbacks.model_checkpoint.auto_insert_metric_name")
+    _str(cfg, "callbacks.model_checkpoint.filename", name_like=True)
+    if "ema" in cfg["callbacks"]:
+        _number(cfg, "callbacks.ema.decay", lambda v: 0 < v < 1, "in (0, 1)")
+    for name, logger in cfg["logger"].items():
+        if "default_hp_metric" in logger:
+            _bool(cfg, f"logger.{name}.default_hp_metric")
+
+
 def check_training(cfg: Mapping) -> None:
     _bool(cfg, "resume")
     _int(cfg, "threads", 1, optional=True)
     _choice(cfg, "memory_format", MEMORY_FORMATS)
-    _int(cfg, "trainer.max_epochs", 1)
-    _choice(cfg, "trainer.accelerator", ACCELERATORS)
-    _number(cfg, "trainer.gradient_clip_val", lambda v: v >= 0, ">= 0", optional=True)
-    _choice(cfg, "trainer.gradient_clip_algorithm", CLIP_ALGORITHMS)
-    _int(cfg, "trainer.accumulate_grad_batches", 1)
-    _number(cfg, "optim.optimizer.lr", lambda v: v > 0, "> 0")
-    _number(cfg, "optim.label_smoothing", lambda v: 0 <= v < 1, "in [0, 1)")
+    for key in ("run_name", "task_name"):
+        _str(cfg, key, name_like=True)
+    check_trainer(cfg)
+    check_optim(cfg)
+    check_callbacks(cfg)
     check_optimized_metric(cfg)
 
 
@@ -199,13 +320,63 @@ def check_optimized_metric(cfg: Mapping) -> None:
     raise ConfigError(f"optimized_metric={metric!r}: not a metric of this run; one of {', '.join(SELECTABLE)}")
 
 
+class _Read(dict):
+    """A config section that remembers the keys the checks read: one that no check reads is unknown to
+    cnnexp, and instantiating the section with it would fail (`+model.dropout=0.5`) or ignore it."""
+
+    def __init__(self, section: Mapping, name: str):
+        super().__init__(section)
+        self.name, self.read = name, set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+def _check_unknown_keys(cfg: Mapping, sections: Mapping[str, _Read]) -> None:
+    for name, section in sections.items():
+        if name == "model" and str(section.get("_target_")) not in SPECS:
+            continue  # a network without a spec: its own constructor judges its keys
+        if name == "invariance" and not section["enabled"]:
+            continue
+        unknown = sorted(set(section) - section.read - {"_target_"} - {p.split(".", 1)[1] for p in PLUMBING
+                                                                        if p.startswith(f"{name}.")})
+        if unknown:
+            raise ConfigError(f"{name}.{unknown[0]}: not a setting of {name} (its settings: "
+                              f"{', '.join(sorted(k for k in section.read if not k.startswith('_')))})")
+
+
 def validate(cfg: Mapping) -> None:
     """Raise ConfigError for the first value in `cfg` (a resolved mapping) that cannot work."""
+    sections = {k: _Read(cfg[k], k) for k in ("data", "model", "augment", "invariance")
+                if isinstance(cfg.get(k), Mapping)}
+    cfg = _Read({**cfg, **sections}, "")  # the top level remembers too (tests check every key is read)
     try:
         check_data(cfg)
         check_model(cfg)
         check_augment(cfg)
         check_invariance(cfg)
         check_training(cfg)
+        _check_unknown_keys(cfg, sections)
     except KeyError as e:
         raise ConfigError(f"missing config key {e.args[0]!r}") from None
+
+
+def validate_composed(cfg: DictConfig) -> None:
+    """`validate` on a composed config before Hydra has made a run dir (the output dir is not read)."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.paths.output_dir = ""
+    try:
+        # Resolving the whole config costs most of the time; validate() reads only these sections.
+        config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+                  for k in VALIDATED if k in cfg}
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"{e.full_key}: {str(e).splitlines()[0]}") from None
+    validate(config)

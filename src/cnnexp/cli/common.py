@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from cnnexp.cli.sweeps import check_sweep
 from cnnexp.config import compose, in_sweep
-from cnnexp.errors import USER_ERRORS
+from cnnexp.errors import USER_ERRORS, ConfigError
 from cnnexp.runtime import keep_freed_memory
 
 T = TypeVar("T")
@@ -41,12 +41,14 @@ def fail(command: str, message: str) -> None:
     raise SystemExit(2)
 
 
-def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
+def check_overrides(config_name: str, command: str, argv: list[str],
+                    check: Callable[[DictConfig], None] | None = None) -> None:
     """Compose the config from the command line once, before Hydra runs anything.
 
-    A mistyped key, an unknown option or a syntax error then exits with status 2 and one line, like
-    any other bad input. A sweep (`-m`, or a preset that launches one, `sweep=...`) has every point
-    composed and the invalid ones listed in one block. Other flags go straight to Hydra.
+    A mistyped key, an unknown option, a syntax error or a config that `check` refuses then exits with
+    status 2 and one line, like any other bad input, before Hydra makes a run dir. A sweep (`-m`, or a
+    preset that launches one, `sweep=...`) has every point composed and the invalid ones listed in one
+    block. Other flags go straight to Hydra.
     """
     args = argv[1:]
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
@@ -56,13 +58,19 @@ def check_overrides(config_name: str, command: str, argv: list[str]) -> None:
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         plain = [o.input_line for o in parsed if not o.is_sweep_override()]
-        hydra_cfg = compose(config_name, plain, return_hydra_config=True).hydra
-        if flagged or hydra_cfg.mode == RunMode.MULTIRUN:
-            check_sweep(config_name, command, overrides, hydra_cfg.sweeper)
+        cfg = compose(config_name, plain, return_hydra_config=True)
+        if flagged or cfg.hydra.mode == RunMode.MULTIRUN:
+            check_sweep(config_name, command, overrides, cfg.hydra.sweeper)
         elif len(plain) < len(overrides):
             compose(config_name, overrides)  # a sweep without -m: Hydra's own message
+        elif check is not None:
+            check(cfg)
+    except OverrideParseException as e:  # its message alone does not say which override
+        fail(command, f"{e.override}: {one_line(e)}")
     except (HydraException, OmegaConfBaseException) as e:
         fail(command, one_line(e))
+    except ConfigError as e:
+        fail(command, str(e))
 
 
 def run_job(command: str, job: Callable[[DictConfig], T], cfg: DictConfig) -> T | None:

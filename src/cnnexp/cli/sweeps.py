@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from cnnexp.config import compose, is_group
 from cnnexp.errors import ConfigError
-from cnnexp.validate import VALIDATED, validate
+from cnnexp.validate import validate_composed
 
 log = logging.getLogger("cnnexp")
 
@@ -57,12 +57,8 @@ def invalid_points(config_name: str, points: list[list[str]]) -> list[tuple[list
             for o in parsed:
                 if o.input_line not in groups and not o.key_or_group.startswith("hydra."):
                     OmegaConf.update(cfg, o.key_or_group, o.value(), merge=False)
-            cfg.paths.output_dir = ""  # Hydra sets it per job; validation does not look at it
-        # Resolving the whole config costs most of the time; validate() reads only these sections.
-        config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
-                  for k in VALIDATED if k in cfg}
         try:
-            validate(config)
+            validate_composed(cfg)
         except ConfigError as e:
             bad.append((point, str(e)))
     return bad

@@ -7,16 +7,16 @@ import sys
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from cnnexp.cli.common import check_overrides, print_metrics, run_job
 from cnnexp.config import CONF_DIR
-from cnnexp.validate import validate
+from cnnexp.validate import validate_composed
 
 
 def _train(cfg: DictConfig) -> dict[str, float]:
-    # Before torch and Lightning load; train() checks again (milliseconds) for callers without a command.
-    validate(OmegaConf.to_container(cfg, resolve=True))
+    # Before torch and Lightning load (a sweep job, a config from a file); train() checks again.
+    validate_composed(cfg)
     from cnnexp.training.run import train
 
     return train(cfg)
@@ -32,7 +32,7 @@ def _main(cfg: DictConfig) -> Any:
 
 
 def main() -> None:
-    check_overrides("train", "cnnexp-train", sys.argv)
+    check_overrides("train", "cnnexp-train", sys.argv, validate_composed)
     _main()
 
 

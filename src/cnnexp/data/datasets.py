@@ -20,12 +20,14 @@ class Source:
     title: str  # the name readers know it by
     torchvision: str  # torchvision's dataset class, which reads the files
     train_images: int  # the official training set's size: validation bounds the splits with it
+    shape: tuple[int, int, int]  # (channels, height, width) of one image
+    classes: int
 
 
 # data.name -> its source; cnnexp/data/<name>.py holds the official files' md5s and the routes to them.
-SOURCES = {"mnist": Source("MNIST", "MNIST", 60_000),
-           "fashion_mnist": Source("Fashion-MNIST", "FashionMNIST", 60_000),
-           "cifar10": Source("CIFAR-10", "CIFAR10", 50_000)}
+SOURCES = {"mnist": Source("MNIST", "MNIST", 60_000, (1, 28, 28), 10),
+           "fashion_mnist": Source("Fashion-MNIST", "FashionMNIST", 60_000, (1, 28, 28), 10),
+           "cifar10": Source("CIFAR-10", "CIFAR10", 50_000, (3, 32, 32), 10)}
 DATASETS = tuple(SOURCES)
 
 

@@ -19,18 +19,30 @@ def holdout(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tenso
     return perm[val_size:].sort().values, perm[:val_size].sort().values
 
 
+def per_class_counts(available: list[int], size: int) -> list[int]:
+    """How many of each class a subset of `size` takes: `size` split equally (the first classes take one
+    more of the remainder); when a class has fewer, all of it, and the others share what it lacks."""
+    k = len(available)
+    take = [size // k + (1 if c < size % k else 0) for c in range(k)]
+    if all(t <= a for t, a in zip(take, available)):
+        return take
+    take, left = [0] * k, size
+    for i, c in enumerate(sorted(range(k), key=lambda c: available[c])):  # the scarcest class first
+        take[c] = min(available[c], left // (k - i))
+        left -= take[c]
+    while left:  # what the floors left over, one each to classes that still have images
+        for c in range(k):
+            if left and take[c] < available[c]:
+                take[c] += 1
+                left -= 1
+    return take
+
+
 def balanced_subset(labels: torch.Tensor, size: int, num_classes: int, seed: int) -> torch.Tensor:
-    """Positions (into `labels`) of `size` examples, as equal a number per class as possible."""
-    counts = torch.bincount(labels, minlength=num_classes)
+    """Positions (into `labels`) of `size` examples, as equal a number per class as the classes allow."""
     if size > len(labels):
         raise ConfigError(f"data.train_size={size}: larger than the {len(labels)} training examples")
-    per_class = [size // num_classes + (1 if c < size % num_classes else 0) for c in range(num_classes)]
-    short = [c for c in range(num_classes) if per_class[c] > counts[c]]
-    if short:
-        most = num_classes * int(counts.min())  # the largest subset with every class equally present
-        raise ConfigError(f"data.train_size={size}: a class-balanced subset needs {per_class[short[0]]} images "
-                          f"of class {short[0]}, which has {int(counts[short[0]])} after the validation hold-out; "
-                          f"{most} fits, or null for every image")
+    per_class = per_class_counts(torch.bincount(labels, minlength=num_classes).tolist(), size)
     g = torch.Generator().manual_seed(seed)
     picks = []
     for c in range(num_classes):

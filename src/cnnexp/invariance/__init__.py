@@ -9,6 +9,8 @@ CURVES = (*FAMILIES, "fgsm")
 # The version of invariance.json's layout: trainings cached by cnnexp-claims under an older one are redone.
 SCHEMA = 3
 SHIFT_MODES = ("zero", "circular")  # what fills the pixels a shift vacates: background, or what left
+# A curve's grid: its values are rounded to 6 decimals (suite.grid), and each costs a pass over the images.
+MAX_POINTS, MIN_STEP = 1000, 1e-6
 CANVASES = ("image", "input")  # shift the image at the dataset's size, or the padded network input
 # The keys the suite adds to metrics.json (measured on official test images: they report, never select).
 # A family set to null in the config is not measured and its keys are absent.

@@ -33,7 +33,7 @@ from cnnexp.training.evaluate import assess
 from cnnexp.training.lit_module import LitClassifier
 from cnnexp.training.run_lock import run_dir_lock
 from cnnexp.training.tensorboard import custom_scalars_layout, flatten, write_hparams
-from cnnexp.validate import validate
+from cnnexp.validate import GPUS, validate
 
 log = logging.getLogger("cnnexp.train")
 # Steps between progress-bar redraws (a human reads it a few times a second at most).
@@ -131,7 +131,7 @@ def _process_settings(cfg: DictConfig, config: dict) -> None:
     if threads:
         torch.set_num_threads(threads)
     log.info("torch threads: %d", torch.get_num_threads())
-    if config["trainer"]["accelerator"] in ("gpu", "cuda") and not torch.cuda.is_available():
+    if config["trainer"]["accelerator"] in GPUS and not torch.cuda.is_available():
         raise ConfigError(f"trainer.accelerator={config['trainer']['accelerator']}: no GPU is visible on this "
                           f"machine; use trainer=cpu or trainer=default")
     quiet_lightning()
