@@ -2,6 +2,7 @@
 command, pruning, the dashboard, and bad input refused in one line."""
 
 import json
+import os
 import re
 import shlex
 import socket
@@ -35,16 +36,19 @@ def trials(storage: str, name: str = "lenet5") -> list[optuna.trial.FrozenTrial]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("storage", ["tune.journal", "sqlite:///tune.db"])
-def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, data_dir, storage):
-    first = tune(tmp_path, data_dir, "tune.n_trials=3", "tune.workers=2", f"tune.storage={storage}")
+@pytest.mark.parametrize("storage,launcher", [("tune.journal", "local"), ("sqlite:///tune.db", "submitit_local")])
+def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, data_dir, storage, launcher):
+    # One seed for the command: each worker, and the next command, must still draw their own points. The
+    # submitit path (as on SLURM) starts its two workers through submitit's local executor.
+    first = tune(tmp_path, data_dir, "tune.n_trials=3", "tune.workers=2", f"tune.storage={storage}",
+                 "tune.sampler.seed=0", f"tune.launcher={launcher}")
     assert first.returncode == 0, first.stderr[-3000:]
     url = storage if "://" in storage else str(tmp_path / storage)
     done = trials(url.replace("sqlite:///", f"sqlite:///{tmp_path}/"))
     # Two processes at once: the first two trials ran side by side, each with one of the two cores.
     a, b = sorted(done, key=lambda t: t.number)[:2]
     assert max(a.datetime_start, b.datetime_start) < min(a.datetime_complete, b.datetime_complete)
-    second = tune(tmp_path, data_dir, "tune.n_trials=1", f"tune.storage={storage}")
+    second = tune(tmp_path, data_dir, "tune.n_trials=1", f"tune.storage={storage}", "tune.sampler.seed=0")
     assert second.returncode == 0, second.stderr[-3000:]
     done = trials(url.replace("sqlite:///", f"sqlite:///{tmp_path}/"))
     assert sorted(t.number for t in done) == [0, 1, 2, 3]
@@ -62,6 +66,7 @@ def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, 
     assert best["best"]["val/acc_best"] == max(m["val/acc_best"] for m in metrics.values())
     assert best["best"]["test/acc"] == metrics[best["best"]["number"]]["test/acc"]
     assert (study_dir / "summary.md").read_text().startswith("# Summary: 4 jobs, 4 finished, 0 failed")
+    assert len(list(study_dir.glob(".submitit/*/*_log.out"))) == (2 if launcher == "submitit_local" else 0)
 
 
 @pytest.mark.slow
@@ -125,6 +130,8 @@ def space(text: str) -> list[str]:
     (["tune.storage=made/t.journal/x.journal"], "cannot be opened: "),  # under a file
     (["optimized_metric=time/fit_s", "tune.direction=minimize"], "optimized_metric='time/fit_s': has no per-epoch"),
     (["tune.workers=0"], "tune.workers=0: must be an integer >= 1"),
+    (["-m"], "-m: cnnexp-tune takes overrides only"),
+    (["optimized_metric=test/acc"], "optimized_metric='test/acc': measured on the official test set"),
 ])
 def test_bad_search_space_or_storage_is_one_line_and_writes_nothing(tmp_path, data_dir, args, message):
     (tmp_path / "made").mkdir()
@@ -152,10 +159,11 @@ def test_a_study_of_that_name_with_another_metric_or_direction_is_refused(tmp_pa
 def test_workers_share_the_trials_exactly_with_distinct_seeds():
     settings = load_settings(["tune.n_trials=5", "tune.workers=2", "tune.sampler.seed=7"])
     args = worker_args(settings, ["tune.n_trials=5", "tune.workers=2", "model.pooling=avg"], trials_before=3,
-                       threads=1, seed=7)
-    assert args == [["model.pooling=avg", "tune.n_trials=3", "tune.workers=1", "threads=1", "tune.sampler.seed=10"],
-                    ["model.pooling=avg", "tune.n_trials=2", "tune.workers=1", "threads=1", "tune.sampler.seed=11"]]
-    assert len(worker_args(load_settings(["tune.n_trials=1", "tune.workers=3"]), [], 0, 1, None)) == 1
+                       threads=1)
+    common = ["tune.workers=1", "trainer.enable_progress_bar=false", "threads=1"]  # bars of 2 workers would clash
+    assert args == [["model.pooling=avg", "tune.n_trials=3", *common, "tune.sampler.seed=10"],
+                    ["model.pooling=avg", "tune.n_trials=2", *common, "tune.sampler.seed=11"]]
+    assert len(worker_args(load_settings(["tune.n_trials=1", "tune.workers=3"]), [], 0, 1)) == 1
 
 
 def test_a_key_set_on_the_command_line_is_fixed_not_searched():
@@ -166,3 +174,20 @@ def test_a_key_set_on_the_command_line_is_fixed_not_searched():
 def test_run_dirs_are_named_by_trial_number_and_parameters_within_the_file_name_limit():
     assert run_name(7, {"optim.optimizer.lr": 0.0012345, "model.pooling": "max"}) == "7_lr=0.00123,pooling=max"
     assert len(run_name(7, {f"k{i}": 1.0 / 3 for i in range(60)})) == MAX_NAME
+
+
+def test_slurm_workers_are_one_job_array_with_the_tune_slurm_settings(tmp_path, monkeypatch):
+    import submitit
+
+    from cnnexp.tune.workers import submitit_parameters
+
+    (tmp_path / "srun").write_text("#!/bin/sh\n")  # submitit's SLURM executor wants srun on the PATH
+    (tmp_path / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    settings = load_settings(["tune.launcher=slurm", "tune.slurm.partition=gpu", "tune.slurm.timeout_min=60"])
+    executor = submitit.AutoExecutor(folder=tmp_path / "jobs", cluster="slurm")
+    executor.update_parameters(**submitit_parameters(settings))
+    text = executor._executor._make_submission_file_text("python -c pass", "uid")
+    for line in ("--partition=gpu", "--time=60", "--cpus-per-task=8", "--gpus-per-node=1", "--mem=32GB",
+                 "--job-name=cnnexp-tune-lenet5"):
+        assert f"#SBATCH {line}" in text

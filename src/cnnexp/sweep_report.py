@@ -123,7 +123,9 @@ def markdown(table, swept: list[str], groups: list[dict]) -> str:
 def plot(groups: list[dict], swept: list[str], path: Path) -> None:
     metrics = [m for m in SUMMARIZED if any(m in g for g in groups)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.5 * len(groups) + 1.5), squeeze=False)
-    labels = [", ".join(f"{k}={g[k]}" for k in swept) or "all" for g in groups]
+    # A study's trials differ in every searched key: the trial number names each bar.
+    shown = ["trial"] if "trial" in swept else swept
+    labels = [", ".join(f"{k}={g[k]}" for k in shown) or "all" for g in groups]
     for ax, metric in zip(axes[0], metrics):
         values = [g.get(metric, math.nan) for g in groups]
         errors = [0 if math.isnan(g.get(f"{metric} ±95%", math.nan)) else g[f"{metric} ±95%"] for g in groups]

@@ -15,7 +15,7 @@ import sys
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from cnnexp.cli.common import MULTIRUN_FLAGS, check_overrides, fail, one_line
+from cnnexp.cli.common import check_overrides, fail, one_line
 from cnnexp.cli.sweeps import invalid_points
 from cnnexp.errors import ConfigError
 from cnnexp.tune.settings import TuneSettings, load_settings, train_overrides
@@ -38,8 +38,14 @@ def check(overrides: list[str]) -> TuneSettings:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv if argv is None else [COMMAND, *argv]
-    overrides = [a for a in argv[1:] if a not in MULTIRUN_FLAGS]
-    check_overrides("tune", COMMAND, [COMMAND, *overrides])
+    overrides = argv[1:]
+    flags = [a for a in overrides if a.startswith("-")]
+    if {"-h", "--help"} & set(flags):
+        print(__doc__)
+        return
+    if flags:  # Hydra's flags (-m, --cfg, ...) have no meaning here: the study is the sweep
+        fail(COMMAND, f"{flags[0]}: cnnexp-tune takes overrides only (key=value, group=option)")
+    check_overrides("tune", COMMAND, argv)
     try:
         settings = check(overrides)
         import optuna
@@ -55,8 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     from cnnexp.tune.report import finish
     from cnnexp.tune.workers import run_workers, threads_per_worker, worker_args
 
-    seed = settings.sampler.get("seed")
-    args = worker_args(settings, overrides, len(study.trials), threads_per_worker(settings), seed)
+    args = worker_args(settings, overrides, len(study.trials), threads_per_worker(settings))
     print(f"{COMMAND}: study {settings.study_name!r} in {settings.storage} ({len(study.trials)} trials so far): "
           f"{settings.n_trials} more, {len(args)} worker(s), {settings.direction} {settings.metric}", flush=True)
     failures = run_workers(settings, args) if args else []

@@ -1,11 +1,13 @@
 """cnnexp-tune's settings (the `tune` section) checked before any study or training starts.
 
-Plain Python and Hydra: each failure is one ConfigError naming the key, the value and what is allowed.
+Hydra and optuna's distributions, no torch: each failure is one ConfigError naming the key, the value and
+what is allowed.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from cnnexp.config import compose
 from cnnexp.errors import ConfigError
 from cnnexp.tune.space import SearchSpace, parse_space
 from cnnexp.tune.storage import is_url
-from cnnexp.validate import _choice, _int
+from cnnexp.validate import _choice, _int, check_optimized_metric
 
 LAUNCHERS = ("local", "slurm", "submitit_local")
 DIRECTIONS = ("maximize", "minimize")
@@ -65,11 +67,15 @@ def load_settings(overrides: Sequence[str]) -> TuneSettings:
 
 def read_settings(config: Mapping[str, Any], fixed: Collection[str] = ()) -> TuneSettings:
     """The `tune` section of a resolved `tune` config, checked; the search space's keys against the rest."""
+    check_optimized_metric(config)  # validation selects: a test-set metric is refused before anything else
     _int(config, "tune.n_trials", 0)
     _int(config, "tune.workers", 1)
     _choice(config, "tune.launcher", LAUNCHERS)
     _choice(config, "tune.direction", DIRECTIONS)
     tune = config["tune"]
+    if tune["launcher"] == "slurm" and shutil.which("srun") is None:
+        raise ConfigError("tune.launcher=slurm: no SLURM on this machine (srun not found); run cnnexp-tune on the "
+                          "cluster's login node, or use tune.launcher=local")
     for key in ("storage", "study_name", "dir"):
         if not isinstance(tune[key], str) or not tune[key].strip():
             raise ConfigError(f"tune.{key}={tune[key]!r}: must be a non-empty string")

@@ -15,23 +15,26 @@ from cnnexp.tune.settings import TuneSettings
 
 # Set per worker by cnnexp-tune (a user's own `threads` is kept).
 PER_WORKER = ("tune.n_trials", "tune.workers", "tune.sampler.seed")
+BAR = "trainer.enable_progress_bar"
 
 
-def worker_args(settings: TuneSettings, overrides: Sequence[str], trials_before: int, threads: int | None,
-                seed: int | None) -> list[list[str]]:
+def worker_args(settings: TuneSettings, overrides: Sequence[str], trials_before: int,
+                threads: int | None) -> list[list[str]]:
     """Each worker's command line: the command's overrides with its share of the trials (exact, whoever else
     works on the study), its torch threads and, for a seeded sampler, seed + trials_before + i (distinct
     points from every worker and every command)."""
     parsed = OverridesParser.create().parse_overrides(list(overrides))
     kept = [o.input_line for o in parsed if o.key_or_group not in PER_WORKER]
-    own_threads = any(o.key_or_group == "threads" for o in parsed)
-    workers = settings.workers
+    given = {o.key_or_group for o in parsed}
+    workers, seed = settings.workers, settings.sampler.get("seed")
+    # Progress bars of parallel workers on one terminal would overwrite each other.
+    quiet = [] if workers == 1 or BAR in given else [f"{BAR}=false"]
     args = []
     for i in range(workers):
         share = settings.n_trials // workers + (i < settings.n_trials % workers)
         if share:
-            extra = [f"tune.n_trials={share}", "tune.workers=1"]
-            extra += [] if own_threads or threads is None else [f"threads={threads}"]
+            extra = [f"tune.n_trials={share}", "tune.workers=1", *quiet]
+            extra += [] if "threads" in given or threads is None else [f"threads={threads}"]
             extra += [] if seed is None else [f"tune.sampler.seed={seed + trials_before + i}"]
             args.append([*kept, *extra])
     return args
