@@ -35,15 +35,18 @@ def finish(study: optuna.Study, settings: TuneSettings) -> dict:
     study_dir = Path(settings.dir)
     study_dir.mkdir(parents=True, exist_ok=True)
     write_json(study_dir / "best.json", result)
-    if find_jobs(study_dir):
+    runs = find_jobs(study_dir)
+    if runs:
         report(study_dir)
     counts = ", ".join(f"{n} {state}" for state, n in result["trials"].items()) or "no trials"
     best = result["best"]
     lines = [f"cnnexp-tune: study {settings.study_name!r}: {counts}"]
     if best:
+        tested = best[REPORTED]  # None if the best trial's run has no test metric
         lines.append(f"  best: trial {best['number']}, {settings.metric} {best[settings.metric]:.4f} "
-                     f"({REPORTED} {best[REPORTED]:.4f}, reported, not selected on): {best['params']}")
-    lines += [f"  {study_dir / 'best.json'}" + (f", {study_dir / 'summary.md'}" if find_jobs(study_dir) else ""),
+                     f"({REPORTED} {'n/a' if tested is None else f'{tested:.4f}'}, reported, not selected on): "
+                     f"{best['params']}")
+    lines += [f"  {study_dir / 'best.json'}" + (f", {study_dir / 'summary.md'}" if runs else ""),
               f"  dashboard: {dashboard_command(settings.storage)}  (then open http://127.0.0.1:8080)"]
     print("\n".join(lines), flush=True)
     return result
