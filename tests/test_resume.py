@@ -1,8 +1,9 @@
-"""Crash safety: SIGKILL then resume=true gives the uninterrupted result; finished runs are skipped;
-a diverging loss stops the run with a clear message."""
+"""Crash safety: SIGKILL, SIGINT or SIGTERM then resume=true gives the uninterrupted result; a full disk
+keeps the last checkpoint; finished runs are skipped; a diverging loss stops the run with a clear message."""
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -27,30 +28,86 @@ def scalar_steps(run_dir: Path, tag: str) -> list[int]:
     return [e.step for e in acc.Scalars(tag)]
 
 
-def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, data_dir):
-    whole, killed = tmp_path / "whole", tmp_path / "killed"
-    subprocess.run(command(data_dir, whole), cwd=tmp_path, check=True, capture_output=True, timeout=600)
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory, data_dir) -> Path:
+    """The uninterrupted run the interrupted ones must end up equal to."""
+    tmp = tmp_path_factory.mktemp("whole")
+    subprocess.run(command(data_dir, tmp / "run"), cwd=tmp, check=True, capture_output=True, timeout=600)
+    return tmp / "run"
 
-    proc = subprocess.Popen(command(data_dir, killed), cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+
+def start_and_stop(data_dir: Path, run_dir: Path, signum: int) -> subprocess.CompletedProcess:
+    """Start a run, send `signum` early in its second epoch; the finished process."""
+    proc = subprocess.Popen(command(data_dir, run_dir), cwd=run_dir.parent, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
-    while not (killed / "checkpoints" / "last.ckpt").exists():
+    while not (run_dir / "checkpoints" / "last.ckpt").exists():
         assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint before the run ended"
         time.sleep(0.05)
     time.sleep(0.5)  # into the second epoch
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "metrics.json").exists()
+    os.kill(proc.pid, signum)
+    _, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
 
-    resumed = subprocess.run(command(data_dir, killed, "resume=true"), cwd=tmp_path, capture_output=True,
+
+def assert_resumes_to(whole: Path, run_dir: Path, data_dir: Path) -> None:
+    assert not (run_dir / "metrics.json").exists()
+    resumed = subprocess.run(command(data_dir, run_dir, "resume=true"), cwd=run_dir.parent, capture_output=True,
                              text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    a, b = (json.loads((d / "metrics.json").read_text()) for d in (whole, killed))
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (whole, run_dir))
     for key in ("test/acc", "test/loss", "val/acc_best", "epochs"):
         assert a[key] == b[key], key
     for tag in ("train/loss_step", "val/acc"):
-        steps = scalar_steps(killed, tag)
+        steps = scalar_steps(run_dir, tag)
         assert steps == scalar_steps(whole, tag) and len(steps) == len(set(steps))
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(whole, tmp_path, data_dir):
+    killed = tmp_path / "killed"
+    start_and_stop(data_dir, killed, signal.SIGKILL)
+    assert_resumes_to(whole, killed, data_dir)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_run_cleanly_and_resume_ends_as_if_uninterrupted(whole, tmp_path, data_dir, signum):
+    from cnnexp.training.checkpoint import read_checkpoint
+
+    run_dir = tmp_path / "stopped"
+    proc = start_and_stop(data_dir, run_dir, signum)
+    assert proc.returncode == 128 + signum, proc.stderr[-2000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("cnnexp-train")]
+    assert lines == [f"cnnexp-train: stopped by {signal.Signals(signum).name}; {run_dir}/checkpoints/last.ckpt holds "
+                     f"1 finished epoch(s) (step 125), intact: continue with resume=true"], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert read_checkpoint(run_dir / "checkpoints" / "last.ckpt")["epoch"] == 0
+    assert not list(run_dir.rglob("*.tmp"))
+    assert_resumes_to(whole, run_dir, data_dir)
+
+
+def test_a_checkpoint_that_cannot_be_written_keeps_the_last_one_and_says_so(tmp_path, data_dir):
+    """A full disk, simulated with a file-size limit below a checkpoint's size (SIGXFSZ ignored: EFBIG)."""
+    from cnnexp.training.checkpoint import read_checkpoint
+
+    run_dir = tmp_path / "run"
+    start_and_stop(data_dir, run_dir, signal.SIGTERM)  # a run with one epoch's checkpoint, unfinished
+    last = run_dir / "checkpoints" / "last.ckpt"
+    before, limit = last.read_bytes(), last.stat().st_size // 2
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    full = subprocess.run(command(data_dir, run_dir, "resume=true"), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, preexec_fn=small_files)
+    assert full.returncode == 2, full.stderr[-2000:]
+    lines = full.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in full.stderr, full.stderr[-2000:]
+    assert lines[0].startswith(f"cnnexp-train: error: checkpoint {run_dir}/checkpoints/")
+    assert lines[0].endswith("could not be written (File too large); the checkpoints written before it are "
+                             "intact: free space and continue with resume=true")
+    assert last.read_bytes() == before and read_checkpoint(last)["epoch"] == 0
+    assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "metrics.json").exists()
 
 
 def test_finished_run_is_skipped_on_resume(tmp_path, data_dir):

@@ -21,3 +21,11 @@ class TrainingDiverged(RuntimeError):
 
 
 USER_ERRORS = (ConfigError, DataUnavailable, CheckpointError, TrainingDiverged)
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped the run; the message says where and how to continue."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_status = 128 + signum  # the shell's convention for a process ended by a signal

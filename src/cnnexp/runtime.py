@@ -118,3 +118,5 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     # Augmentation lives in the LightningModule's hook on purpose (it is part of the training step).
     warnings.filterwarnings("ignore", message=r".*overridden `on_after_batch_transfer`.*")
+    # resume=true continues in the run's own checkpoint dir: that it holds checkpoints is the point.
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty.*")

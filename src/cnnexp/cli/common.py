@@ -19,7 +19,7 @@ from rich.table import Table
 
 from cnnexp.cli.sweeps import check_sweep
 from cnnexp.config import compose, in_sweep
-from cnnexp.errors import USER_ERRORS, ConfigError
+from cnnexp.errors import USER_ERRORS, ConfigError, Interrupted
 from cnnexp.runtime import keep_freed_memory
 
 T = TypeVar("T")
@@ -82,6 +82,9 @@ def run_job(command: str, job: Callable[[DictConfig], T], cfg: DictConfig) -> T 
     keep_freed_memory()
     try:
         return job(cfg)
+    except Interrupted as e:
+        print(f"{command}: {e}", file=sys.stderr)
+        raise SystemExit(e.exit_status) from None
     except USER_ERRORS as e:
         if not in_sweep():
             fail(command, str(e))

@@ -78,8 +78,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
         buffer = io.BytesIO()
         torch.save({**checkpoint, DIGEST: content_digest(checkpoint)}, buffer)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(Path(path), buffer.getvalue())
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, buffer.getvalue())
+        except OSError as e:  # a full disk, a quota, a file-size limit: the run cannot keep its progress
+            raise CheckpointError(f"checkpoint {path} could not be written ({e.strerror or e}); the checkpoints "
+                                  f"written before it are intact: free space and continue with resume=true") from None
 
     def load_checkpoint(self, path, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         """Lightning's resume reads through here: verified like every other read."""

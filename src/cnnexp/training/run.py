@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,17 +20,19 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp.classifier import Classifier, build_classifier
 from cnnexp.data.datamodule import ImageDataModule
-from cnnexp.errors import CheckpointError, ConfigError
+from cnnexp.errors import CheckpointError, ConfigError, Interrupted
 from cnnexp.files import write_json
 from cnnexp.invariance import measured_curves
 from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
 from cnnexp.training.callbacks import TrainThroughput
 from cnnexp.training.checkpoint import load_classifier, read_checkpoint
 from cnnexp.training.evaluate import assess
+from cnnexp.training.interrupt import SignalStop, StopOnSignal
 from cnnexp.training.lit_module import LitClassifier
 from cnnexp.training.run_lock import run_dir_lock
 from cnnexp.training.tensorboard import custom_scalars_layout, flatten, write_hparams
@@ -68,19 +71,34 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, flo
     config = OmegaConf.to_container(cfg, resolve=True)
     validate(config)
     out_dir = Path(config["paths"]["output_dir"])
-    with run_dir_lock(out_dir):
-        if config["resume"] and (out_dir / "metrics.json").is_file():
-            last = out_dir / "checkpoints" / "last.ckpt"
-            if last.is_file():
-                resumable(last, config)  # the finished run is this config's, not another model's
-            log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
-            return json.loads((out_dir / "metrics.json").read_text())
-        run = build(cfg, config, extra_callbacks)
-        fit_s = fit(run)
-        if not run.trainer.is_global_zero:
-            # DDP: every rank took part in fit; rank 0 alone tests and writes.
-            return {}
-        return record(run, test(run), fit_s)
+    stop = StopOnSignal()
+    try:
+        with run_dir_lock(out_dir), stop.installed():
+            if config["resume"] and (out_dir / "metrics.json").is_file():
+                last = out_dir / "checkpoints" / "last.ckpt"
+                if last.is_file():
+                    resumable(last, config)  # the finished run is this config's, not another model's
+                log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
+                return json.loads((out_dir / "metrics.json").read_text())
+            run = build(cfg, config, [*extra_callbacks, stop])
+            fit_s = fit(run)
+            if not run.trainer.is_global_zero:
+                # DDP: every rank took part in fit; rank 0 alone tests and writes.
+                return {}
+            return record(run, test(run), fit_s)
+    except (SignalStop, SIGTERMException):  # Lightning's own SIGTERM stop, should it come first
+        signum = stop.signum or signal.SIGTERM
+        raise Interrupted(stopped(out_dir / "checkpoints" / "last.ckpt", signum), signum) from None
+
+
+def stopped(last: Path, signum: int) -> str:
+    """Where a run stopped by a signal can continue from."""
+    name = signal.Signals(signum).name
+    if not last.is_file():
+        return f"stopped by {name} before the first checkpoint; nothing to resume, run it again"
+    ckpt = read_checkpoint(last)
+    return (f"stopped by {name}; {last} holds {ckpt['epoch'] + 1} finished epoch(s) (step {ckpt['global_step']}), "
+            f"intact: continue with resume=true")
 
 
 def resumable(last: Path, config: dict) -> dict:
