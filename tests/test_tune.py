@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -81,6 +82,25 @@ def test_a_pruned_trial_stops_early_and_is_recorded_as_pruned(tmp_path, data_dir
     assert not (run / "metrics.json").exists() and list(run.glob("events.out.tfevents.*"))
     assert json.loads((run / "trial.json").read_text())["state"] == "pruned"
     assert "1 jobs, 0 finished, 1 pruned, 0 failed" in (run.parent / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_sigint_stops_the_study_in_one_line_and_marks_the_stopped_trial_failed(tmp_path, data_dir):
+    cmd = [sys.executable, "-m", "cnnexp.cli.tune", f"paths.data_dir={data_dir}", *TINY, "tune.n_trials=2",
+           "trainer.max_epochs=3", "data.train_size=4000"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    study_dir, deadline = tmp_path / "outputs" / "tune" / "lenet5", time.monotonic() + 240
+    while not list(study_dir.glob("0_*/checkpoints/last.ckpt")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint before the study ended"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # `kill -INT` reaches cnnexp-tune alone; it stops its workers
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
+    assert [ln for ln in stderr.splitlines() if ln.startswith("cnnexp-tune")] == [
+        f"cnnexp-tune: stopped by SIGINT; the study in {study_dir}/optuna.journal keeps its finished trials (a "
+        f"stopped one is marked failed): the same command adds trials again"]
+    (trial,) = trials(str(study_dir / "optuna.journal"))
+    assert trial.state == optuna.trial.TrialState.FAIL
 
 
 def free_port() -> int:

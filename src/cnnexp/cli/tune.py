@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> None:
     args = worker_args(settings, overrides, len(study.trials), threads_per_worker(settings))
     print(f"{COMMAND}: study {settings.study_name!r} in {settings.storage} ({len(study.trials)} trials so far): "
           f"{settings.n_trials} more, {len(args)} worker(s), {settings.direction} {settings.metric}", flush=True)
-    failures = run_workers(settings, args) if args else []
+    try:
+        failures = run_workers(settings, args) if args else []
+    except KeyboardInterrupt:
+        print(f"{COMMAND}: stopped by SIGINT; the study in {settings.storage} keeps its finished trials (a stopped "
+              f"one is marked failed): the same command adds trials again", file=sys.stderr)
+        raise SystemExit(130) from None
     finish(study, settings)
     if failures:
         print("\n".join(f"{COMMAND}: error: {f}" for f in failures), file=sys.stderr)

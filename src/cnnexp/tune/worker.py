@@ -23,6 +23,7 @@ from omegaconf import DictConfig
 
 from cnnexp.cli.common import run_job
 from cnnexp.config import CONF_DIR
+from cnnexp.errors import Interrupted
 from cnnexp.files import write_json
 from cnnexp.tune.report import REPORTED
 from cnnexp.tune.settings import TuneSettings, load_settings, train_overrides
@@ -42,6 +43,7 @@ class Objective:
         self.settings, self.launcher, self.overrides = settings, launcher, list(overrides)
         self.trial: optuna.Trial | None = None
         self.pruned: optuna.TrialPruned | None = None
+        self.stopped = False  # by a signal: optuna's log of the failed trial would add a traceback
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.trial, self.pruned = trial, None
@@ -77,7 +79,11 @@ class Objective:
         from cnnexp.training.run import train
 
         monitor = self.settings.monitor
-        return train(cfg, [PyTorchLightningPruningCallback(self.trial, monitor)] if monitor else [])
+        try:
+            return train(cfg, [PyTorchLightningPruningCallback(self.trial, monitor)] if monitor else [])
+        except Interrupted:  # optuna marks the trial failed; cnnexp-tune says what to do, in one line
+            self.stopped = True
+            raise KeyboardInterrupt from None
 
 
 def run_name(number: int, params: dict) -> str:
@@ -99,13 +105,18 @@ def run_worker(overrides: Sequence[str]) -> None:
                                                 "hydra.mode=MULTIRUN"], run_mode=RunMode.MULTIRUN)
         launcher = BasicLauncher()
         objective = Objective(settings, launcher, trial_overrides)
+        for handler in optuna.logging.get_logger("optuna").handlers:
+            handler.addFilter(lambda _: not objective.stopped)
         launcher.setup(hydra_context=HydraContext(config_loader=hydra.config_loader, callbacks=Callbacks(master)),
                        task_function=objective.job, config=master)
         study.optimize(objective, n_trials=settings.n_trials)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    run_worker(list(sys.argv[1:] if argv is None else argv))
+    try:
+        run_worker(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # stopped by SIGINT or SIGTERM: cnnexp-tune says so in one line
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

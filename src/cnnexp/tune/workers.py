@@ -3,6 +3,7 @@ local executor), each running `cnnexp.tune.worker` on its share of the trials; t
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -44,7 +45,15 @@ def run_workers(settings: TuneSettings, args: list[list[str]]) -> list[str]:
     """Start the workers and wait for them; the failures, one line each (empty if all finished)."""
     if settings.launcher == "local":
         procs = [subprocess.Popen([sys.executable, "-m", "cnnexp.tune.worker", *a]) for a in args]
-        return [f"worker {i} ended with exit status {code}" for i, code in enumerate(p.wait() for p in procs) if code]
+        try:
+            codes = [p.wait() for p in procs]
+        except KeyboardInterrupt:
+            for p in procs:  # a terminal's Ctrl+C reaches the workers too, `kill -INT` only this process
+                p.send_signal(signal.SIGINT)
+            for p in procs:
+                p.wait()
+            raise
+        return [f"worker {i} ended with exit status {code}" for i, code in enumerate(codes) if code]
     import submitit
 
     from cnnexp.tune.worker import main
