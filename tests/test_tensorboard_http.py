@@ -38,15 +38,26 @@ def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 90) -> Non
             time.sleep(0.5)
 
 
-def test_sweep_runs_scalars_hparams_and_layout_over_http(tmp_path, data_dir):
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", "-m", "hydra/launcher=joblib",
-                           "model.pooling=max,avg",
-                           f"paths.data_dir={data_dir}", "data.train_size=300", "data.val_size=300",
-                           "trainer.max_epochs=1", "invariance=quick", "invariance.num_images=100"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+def train(cwd, *overrides: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", *overrides, "data.train_size=300",
+                           "data.val_size=300", "trainer.max_epochs=1", "invariance=quick",
+                           "invariance.num_images=100"],
+                          cwd=cwd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory, data_dir):
+    """A 2-job pooling sweep, then an MLP run in the same folder and cnnexp-report over the three; TensorBoard
+    on it. Yields (its URL, {TensorBoard run: metrics.json}, the folder)."""
+    tmp_path = tmp_path_factory.mktemp("tb")
+    train(tmp_path, "-m", "hydra/launcher=joblib", "model.pooling=max,avg", f"paths.data_dir={data_dir}")
     (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
-    metrics = {job.name: json.loads((job / "metrics.json").read_text()) for job in sweep_dir.glob("[0-9]*")}
+    train(tmp_path, "model=mlp", f"paths.data_dir={data_dir}", f"hydra.run.dir={sweep_dir / 'mlp'}")
+    report = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(sweep_dir)], capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr[-2000:]
+    metrics = {str(events.parent.relative_to(sweep_dir)): json.loads((job / "metrics.json").read_text())
+               for job in [*sweep_dir.glob("[0-9]*"), sweep_dir / "mlp"] for events in job.rglob("events.out.*")}
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -54,39 +65,81 @@ def test_sweep_runs_scalars_hparams_and_layout_over_http(tmp_path, data_dir):
                            "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_until_up(base, tb)
-        # Run names are the jobs' overrides, not version_0.
-        runs = get(base, "/data/runs")
-        assert sorted(runs) == sorted(metrics)
-        assert any("model.pooling=max" in r for r in runs) and any("model.pooling=avg" in r for r in runs)
-        for run in runs:
-            for tag in ("test/acc", "inv/shift_consistency"):
-                ((_, _, value),) = get(base, "/data/plugin/scalars/scalars", run=run, tag=tag)
-                assert value == pytest.approx(metrics[run][tag], abs=1e-6)
-            assert len(get(base, "/data/plugin/scalars/scalars", run=run, tag="val/acc")) == 1
-
-        experiment = get(base, "/data/plugin/hparams/experiment", request={"experimentName": ""})
-        assert "model/pooling" in {h["name"] for h in experiment["hparamInfos"]}
-        assert {"test/acc", "inv/shift_consistency"} <= {m["name"]["tag"] for m in experiment["metricInfos"]}
-        request = {"experimentName": "", "startIndex": 0, "sliceSize": 10, "aggregationType": "AGGREGATION_AVG",
-                   "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
-                   "colParams": [{"hparam": "model/pooling"}, {"metric": {"tag": "test/acc", "group": ""}}]}
-        groups = get(base, "/data/plugin/hparams/session_groups", request=request)["sessionGroups"]
-        assert len(groups) == 2
-        for group in groups:
-            run = group["name"]
-            assert f"model.pooling={group['hparams']['model/pooling']}" in run
-            (acc,) = [m["value"] for m in group["metricValues"] if m["name"]["tag"] == "test/acc"]
-            assert acc == pytest.approx(metrics[run]["test/acc"], abs=1e-6)
-
-        layout = get(base, "/data/plugin/custom_scalars/layout")
-        charts = {c["title"]: [ch["multiline"]["tag"] for ch in c["chart"]] for c in layout["category"]}
-        assert ["^train/acc$", "^val/acc$"] in charts["train vs val"]
-        assert ["^invariance/rotate/acc$"] in charts["invariance"]
-        # Each regex draws exactly its own series (`train/loss` must not also draw `train/loss_step`).
-        tags = get(base, "/data/plugin/scalars/tags")[runs[0]]
-        for chart in charts["train vs val"]:
-            assert [[t for t in tags if re.search(regex, t)] for regex in chart] == [[r[1:-1]] for r in chart]
-        assert len(get(base, "/data/plugin/scalars/scalars", run=runs[0], tag="train/lr")) >= 1
+        yield base, metrics, sweep_dir
     finally:
         tb.terminate()
         tb.wait(timeout=30)
+
+
+def session_groups(base: str, *columns: str) -> list[dict]:
+    request = {"experimentName": "", "startIndex": 0, "sliceSize": 10, "aggregationType": "AGGREGATION_AVG",
+               "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+               "colParams": [{"hparam": c} for c in columns] + [{"metric": {"tag": "test/acc", "group": ""}}]}
+    return get(base, "/data/plugin/hparams/session_groups", request=request)["sessionGroups"]
+
+
+def test_sweep_runs_scalars_hparams_and_layout_over_http(sweep):
+    base, metrics, _ = sweep
+    # Run names are the jobs' overrides, not version_0; "." holds the experiment summary alone.
+    runs = [r for r in get(base, "/data/runs") if r != "."]
+    assert sorted(runs) == sorted(metrics)
+    assert any("model.pooling=max" in r for r in runs) and any("model.pooling=avg" in r for r in runs)
+    for run in runs:
+        for tag in ("test/acc", "inv/shift_consistency"):
+            ((_, _, value),) = get(base, "/data/plugin/scalars/scalars", run=run, tag=tag)
+            assert value == pytest.approx(metrics[run][tag], abs=1e-6)
+        assert len(get(base, "/data/plugin/scalars/scalars", run=run, tag="val/acc")) == 1
+
+    experiment = get(base, "/data/plugin/hparams/experiment", request={"experimentName": ""})
+    assert "model/pooling" in {h["name"] for h in experiment["hparamInfos"]}
+    assert {"test/acc", "inv/shift_consistency"} <= {m["name"]["tag"] for m in experiment["metricInfos"]}
+    groups = session_groups(base, "model/pooling")
+    assert len(groups) == 3
+    for group in groups:
+        run = group["name"]
+        if group["hparams"]["model/pooling"] != "n/a":
+            assert f"model.pooling={group['hparams']['model/pooling']}" in run
+        (acc,) = [m["value"] for m in group["metricValues"] if m["name"]["tag"] == "test/acc"]
+        assert acc == pytest.approx(metrics[run]["test/acc"], abs=1e-6)
+
+    layout = get(base, "/data/plugin/custom_scalars/layout")
+    charts = {c["title"]: [ch["multiline"]["tag"] for ch in c["chart"]] for c in layout["category"]}
+    assert ["^train/acc$", "^val/acc$"] in charts["train vs val"]
+    assert ["^invariance/rotate/acc$"] in charts["invariance"]
+    # Each regex draws exactly its own series (`train/loss` must not also draw `train/loss_step`).
+    tags = get(base, "/data/plugin/scalars/tags")[runs[0]]
+    for chart in charts["train vs val"]:
+        assert [[t for t in tags if re.search(regex, t)] for regex in chart] == [[r[1:-1]] for r in chart]
+    assert len(get(base, "/data/plugin/scalars/scalars", run=runs[0], tag="train/lr")) >= 1
+
+
+def test_hparams_show_the_chosen_settings_differing_first_over_http(sweep):
+    """The columns a user chose, those that differ between the runs first and marked; the final metrics."""
+    base, metrics, _ = sweep
+    infos = get(base, "/data/plugin/hparams/experiment", request={"experimentName": ""})["hparamInfos"]
+    names = [h["name"] for h in infos]
+    differing = [h["name"] for h in infos if h.get("differs")]
+    assert names[:len(differing)] == differing
+    assert {"model", "model/pooling", "model/hidden", "overrides"} <= set(differing)
+    assert {"seed", "data", "optimizer", "scheduler", "augment", "optim/lr"} <= set(names) - set(differing)
+    assert not [n for n in names if "dir" in n or "plugins" in n or n.startswith("invariance") or "seed" in n[1:]]
+    metric_tags = [m["name"]["tag"] for m in get(base, "/data/plugin/hparams/experiment",
+                                                   request={"experimentName": ""})["metricInfos"]]
+    assert metric_tags[:2] == ["val/acc_best", "test/acc"] and "train/loss" not in metric_tags
+
+    groups = {g["name"]: g for g in session_groups(base, "model", "optimizer", "overrides")}
+    for run, group in groups.items():
+        assert group["hparams"]["optimizer"] == "adamw"
+        (best,) = [m["value"] for m in group["metricValues"] if m["name"]["tag"] == "val/acc_best"]
+        assert best == pytest.approx(metrics[run]["val/acc_best"], abs=1e-6)
+    (mlp,) = [g for r, g in groups.items() if r.startswith("mlp")]
+    assert mlp["hparams"]["model"] == "mlp" and mlp["hparams"]["overrides"].startswith("model=mlp ")
+
+
+def test_hparams_filter_keeps_every_model_family_over_http(sweep):
+    """A column only CNNs have still holds a value for the MLP, so filtering on it drops no run."""
+    base, metrics, _ = sweep
+    for column in ("model/pooling", "model/hidden"):
+        groups = session_groups(base, column)
+        assert sorted(g["name"] for g in groups) == sorted(metrics)
+        assert all(column in g["hparams"] for g in groups)

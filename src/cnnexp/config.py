@@ -62,6 +62,11 @@ def run_stamp() -> str:
     return stamp
 
 
+def class_name(target: str) -> str:
+    """A `_target_`'s class, lower case: `cnnexp.models.lenet5.LeNet5` -> `lenet5`."""
+    return str(target).rsplit(".", 1)[-1].lower()
+
+
 def register_resolvers() -> None:
     """${cwd:}, ${stamp:}, ${isatty:}, ${multirun:IN_SWEEP,SINGLE_RUN}, ${class_name:TARGET}."""
     OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
@@ -72,7 +77,7 @@ def register_resolvers() -> None:
     # Progress bars for people at a terminal, quiet logs in CI and pipes.
     OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)
     # A run's default name: its network's class, `cnnexp.models.lenet5.LeNet5` -> `lenet5`.
-    OmegaConf.register_new_resolver("class_name", lambda target: str(target).rsplit(".", 1)[-1].lower(), replace=True)
+    OmegaConf.register_new_resolver("class_name", class_name, replace=True)
 
 
 # The configs name these resolvers, so importing this module (every command does) registers them.

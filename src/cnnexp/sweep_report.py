@@ -3,7 +3,8 @@
 Writes into the dir: summary.csv (a row per job: its overrides, metrics.json, or its error; a cnnexp-tune
 trial's number, and "pruned" for a trial the study stopped early),
 summary.md (groups of the swept settings with mean and 95% interval over seeds, best validation
-first) and summary.png (validation and test accuracy, and shift consistency where measured, per group).
+first) and summary.png (validation and test accuracy, and shift consistency where measured, per group);
+and the runs' TensorBoard HParams experiment summary (cnnexp.hparams).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
+from cnnexp.hparams import write_sweep_experiment
 from cnnexp.stats import t_interval
 
 # Validation ranks; the test set and the invariance suite (on test images) are reported beside it.
@@ -149,4 +151,5 @@ def report(root: Path) -> tuple[Path, Path]:
     (root / "summary.md").write_text(markdown(table, swept, groups))
     if groups:
         plot(groups, swept, root / "summary.png")
+    write_sweep_experiment(root, jobs)
     return root / "summary.csv", root / "summary.md"

@@ -16,12 +16,13 @@ from torch.utils.tensorboard import SummaryWriter
 from cnnexp.classifier import Classifier
 from cnnexp.errors import ConfigError
 from cnnexp.files import write_json
+from cnnexp.hparams import settings, task_overrides
 from cnnexp.invariance.metrics import predict
 from cnnexp.invariance.outputs import log_to_tensorboard, write_outputs
 from cnnexp.invariance.suite import run_suite
 from cnnexp.models.summary import count_parameters
 from cnnexp.training.checkpoint import load_trained
-from cnnexp.training.tensorboard import flatten, log_model, write_hparams
+from cnnexp.training.tensorboard import log_model, write_hparams
 
 
 def test_metrics(classifier: Classifier, images: torch.Tensor, labels: torch.Tensor,
@@ -69,7 +70,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     writer = SummaryWriter(str(out_dir / "tb" / cfg.run_name))
     metrics = assess(classifier, test, config, out_dir, [writer], step=0)
     write_json(out_dir / "metrics.json", metrics)
-    settings = {"ckpt_path": config["ckpt_path"], "data": config["data"], "invariance": config["invariance"]}
-    write_hparams(writer, flatten(settings), metrics, new_scalars=list(metrics))
+    # The trained run's columns, so a test of a checkpoint compares with trainings; ckpt_path is among the overrides.
+    write_hparams(writer, settings(trained, task_overrides()), metrics, new_scalars=list(metrics))
     writer.close()
     return metrics

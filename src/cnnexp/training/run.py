@@ -27,6 +27,7 @@ from cnnexp.classifier import Classifier, build_classifier
 from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.errors import CheckpointError, ConfigError, Interrupted
 from cnnexp.files import write_json
+from cnnexp.hparams import settings, task_overrides
 from cnnexp.invariance import measured_curves
 from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
 from cnnexp.training.callbacks import TrainThroughput
@@ -35,14 +36,12 @@ from cnnexp.training.evaluate import assess
 from cnnexp.training.interrupt import SignalStop, StopOnSignal
 from cnnexp.training.lit_module import LitClassifier
 from cnnexp.training.run_lock import run_dir_lock
-from cnnexp.training.tensorboard import custom_scalars_layout, flatten, write_hparams
+from cnnexp.training.tensorboard import custom_scalars_layout, write_hparams
 from cnnexp.validate import GPUS, validate
 
 log = logging.getLogger("cnnexp.train")
 # Steps between progress-bar redraws (a human reads it a few times a second at most).
 PROGRESS_REFRESH_STEPS = 10
-# The config sections shown in TensorBoard's HParams tab (paths, loggers and callbacks are plumbing).
-HPARAM_SECTIONS = ("seed", "memory_format", "data", "model", "augment", "optim", "trainer", "invariance")
 # Trainer keys that Lightning refuses under manual optimization: LitClassifier applies them itself.
 STEP_KEYS = {"gradient_clip_val": "clip_val", "gradient_clip_algorithm": "clip_algorithm",
              "accumulate_grad_batches": "accumulate"}
@@ -59,6 +58,7 @@ class Run:
     trainer: L.Trainer
     checkpoint: ModelCheckpoint
     resume_from: Path | None
+    settings: dict  # the HParams columns (cnnexp.hparams.settings)
 
 
 def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, float]:
@@ -137,11 +137,15 @@ def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) ->
         logger_kwargs["purge_step"] = step
         log.info("resume: continuing %s from global step %d", resume_from, step)
     loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
+    hparams = settings(config, task_overrides())
+    for logger in loggers:
+        # Only kept, for the hparams.yaml Lightning writes when fit starts (a sweep's HParams columns read it).
+        logger.log_hyperparams(hparams)
     trainer_cfg = {k: v for k, v in config["trainer"].items() if k not in STEP_KEYS}
     trainer = instantiate(trainer_cfg, callbacks=[*callbacks.values(), *extra_callbacks], logger=loggers)
     if trainer.strategy.root_device.type == "cpu":
         use_default_cuda_check()
-    return Run(config, out_dir, datamodule, module, trainer, callbacks["model_checkpoint"], resume_from)
+    return Run(config, out_dir, datamodule, module, trainer, callbacks["model_checkpoint"], resume_from, hparams)
 
 
 def _process_settings(cfg: DictConfig, config: dict) -> None:
@@ -198,11 +202,10 @@ def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]
     }
     write_json(run.out_dir / "metrics.json", metrics)
     curves = measured_curves(run.config["invariance"]) if run.config["invariance"]["enabled"] else ()
-    settings = flatten({k: run.config[k] for k in HPARAM_SECTIONS})
     final = {k: v for k, v in metrics.items() if "/" in k}
     for writer in _writers(run.trainer):
         writer.add_custom_scalars(custom_scalars_layout(curves))
-        write_hparams(writer, settings, final, new_scalars=final, step=run.trainer.global_step)
+        write_hparams(writer, run.settings, final, new_scalars=final, step=run.trainer.global_step)
         writer.close()  # its event-writer thread would outlive the run in a process that goes on
     return metrics
 

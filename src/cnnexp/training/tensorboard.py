@@ -4,7 +4,6 @@ the Custom Scalars layout, and views of the tested model (layer table, filters, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
@@ -12,44 +11,25 @@ from torch.utils.tensorboard.summary import hparams
 from torchvision.utils import make_grid
 
 from cnnexp.classifier import Classifier
+from cnnexp.hparams import HParamValue
 from cnnexp.models.summary import layer_rows, markdown_table, planned_modules
-
-HParamValue = bool | int | float | str
-
-
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, HParamValue]:
-    """`{"model": {"pooling": "max"}}` -> `{"model/pooling": "max"}`; lists and None become text.
-
-    Hydra's own keys (`_target_`, `_partial_`) are left out: they are wiring, not settings.
-    """
-    out: dict[str, HParamValue] = {}
-    for key, value in config.items():
-        if str(key).startswith("_"):
-            continue
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, f"{name}/"))
-        elif isinstance(value, bool | int | float | str):
-            out[name] = value
-        else:
-            out[name] = str(value)
-    return out
 
 
 def write_hparams(writer: SummaryWriter, params: Mapping[str, HParamValue], metrics: Mapping[str, float],
                   new_scalars: Iterable[str] = (), step: int = 0) -> None:
-    """Write the HParams session for this run.
+    """Write the HParams session for this run (`cnnexp.hparams.settings`), without an experiment summary:
+    one run's would stand for every run's (see cnnexp.hparams).
 
     The HParams tab reads each metric's value from the scalar with the same tag in this run, so the
     metrics no one logged during training (`new_scalars`) are written as scalars first, at `step`.
     Not Lightning's `TensorBoardLogger.log_hyperparams(params, metrics)`: it would log every metric
-    again at step 0, a second point beside the per-epoch series of the same tag.
+    again at step 0, a second point beside the per-epoch series of the same tag, and an experiment summary.
     """
     for tag in new_scalars:
         writer.add_scalar(tag, metrics[tag], step)
-    exp, ssi, sei = hparams(dict(params), dict(metrics))
+    _, session_start, session_end = hparams(dict(params), dict(metrics))
     file_writer = writer._get_file_writer()
-    for summary in (exp, ssi, sei):
+    for summary in (session_start, session_end):
         file_writer.add_summary(summary)
     writer.flush()
 
