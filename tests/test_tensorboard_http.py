@@ -105,7 +105,7 @@ def test_sweep_runs_scalars_hparams_and_layout_over_http(sweep):
     layout = get(base, "/data/plugin/custom_scalars/layout")
     charts = {c["title"]: [ch["multiline"]["tag"] for ch in c["chart"]] for c in layout["category"]}
     assert ["^train/acc$", "^val/acc$"] in charts["train vs val"]
-    assert ["^invariance/rotate/acc$"] in charts["invariance"]
+    assert list(charts) == ["train vs val"]
     # Each regex draws exactly its own series (`train/loss` must not also draw `train/loss_step`).
     tags = get(base, "/data/plugin/scalars/tags")[runs[0]]
     for chart in charts["train vs val"]:
@@ -143,3 +143,12 @@ def test_hparams_filter_keeps_every_model_family_over_http(sweep):
         groups = session_groups(base, column)
         assert sorted(g["name"] for g in groups) == sorted(metrics)
         assert all(column in g["hparams"] for g in groups)
+
+
+def test_invariance_curves_are_figures_not_smoothed_scalars_over_http(sweep):
+    """A curve's x-axis is a magnitude, not time: a figure with its unit, not a (smoothed) scalar series."""
+    base, _, _ = sweep
+    run = next(r for r in get(base, "/data/runs") if "model.pooling=max" in r)
+    assert not [t for t in get(base, "/data/plugin/scalars/tags")[run] if t.startswith("invariance/")]
+    images = get(base, "/data/plugin/images/tags")[run]
+    assert {"invariance/shift_x", "invariance/rotate", "invariance/scale", "invariance/fgsm"} <= set(images)

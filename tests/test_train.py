@@ -75,8 +75,7 @@ def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
     # The invariance suite: files, summary in metrics.json, curves and HParams metrics in TensorBoard.
     inv = json.loads((run / "invariance.json").read_text())
     assert metrics["inv/shift_consistency"] == inv["summary"]["inv/shift_consistency"]
-    assert [s.step for s in acc.Scalars("invariance/shift_x/acc")] == list(range(-8, 9))
-    assert "invariance/curves" in acc.Tags()["images"]
+    assert {"invariance/shift_x", "invariance/rotate", "invariance/scale"} <= set(acc.Tags()["images"])
     assert "inv/rotate_auc" in tags and not [k for k in hparams if k.startswith("invariance")]
 
     # load_classifier reproduces the run's test accuracy, and an independent +3 px shift agrees

@@ -18,7 +18,3 @@ SUMMARY_METRICS = (*(f"inv/{c}_auc" for c in CURVES), *(f"inv/{f}_worst_acc" for
                    "inv/shift_consistency", "inv/circular_consistency", "inv/p_top1_change_1px",
                    "inv/quarter_turn_acc", "inv/quarter_turn_agreement", "inv/suite_s")
 
-
-def measured_curves(invariance: dict) -> list[str]:
-    """The curves an invariance config measures: a family set to null, or an empty fgsm list, is skipped."""
-    return [c for c in CURVES if invariance[c] is not None and (c != "fgsm" or len(invariance[c]) > 0)]

@@ -41,14 +41,19 @@ def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
     return rows
 
 
+def _plot(ax, results: dict, family: str) -> None:
+    """One curve against its magnitude, on the same 0-100 % axis in every run, so runs compare."""
+    ax.plot(results[family]["values"], [100 * a for a in results[family]["acc"]], marker="o", ms=3)
+    ax.set_xlabel(X_LABELS[family])
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+
+
 def figure(results: dict):
     names = curves(results)
     fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4 * max(1, len(names)), 3.2), sharey=True, squeeze=False)
     for ax, family in zip(axes[0], names):
-        ax.plot(results[family]["values"], [100 * a for a in results[family]["acc"]], marker="o", ms=3)
-        ax.set_xlabel(X_LABELS[family])
-        ax.set_ylim(0, 100)
-        ax.grid(alpha=0.3)
+        _plot(ax, results, family)
     axes[0][0].set_ylabel("test accuracy (%)")
     fig.tight_layout()
     return fig
@@ -68,11 +73,13 @@ def write_outputs(results: dict, run_dir: Path) -> None:
 
 
 def log_to_tensorboard(writer, results: dict) -> None:
-    """Each curve as scalars `invariance/<family>/acc`, stepped by its magnitude (shifts and
-    degrees as they are, scale and epsilon x100, since steps are integers), and the figure."""
+    """Each curve as a figure `invariance/<family>` (Images tab) with its unit on the x-axis. Not scalars:
+    TensorBoard would smooth them and draw their magnitude as a time axis."""
     for family in curves(results):
-        factor = 100 if family in ("scale", "fgsm") else 1
-        for v, acc in zip(results[family]["values"], results[family]["acc"]):
-            writer.add_scalar(f"invariance/{family}/acc", acc, int(round(v * factor)))
-    writer.add_figure("invariance/curves", figure(results), 0)
+        fig, ax = plt.subplots(figsize=(4.5, 3.2))
+        _plot(ax, results, family)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{family}: test accuracy")
+        fig.tight_layout()
+        writer.add_figure(f"invariance/{family}", fig, 0)  # closes the figure
     writer.flush()

@@ -28,7 +28,6 @@ from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.errors import CheckpointError, ConfigError, Interrupted
 from cnnexp.files import write_json
 from cnnexp.hparams import settings, task_overrides
-from cnnexp.invariance import measured_curves
 from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
 from cnnexp.training.callbacks import TrainThroughput
 from cnnexp.training.checkpoint import load_classifier, read_checkpoint
@@ -201,10 +200,9 @@ def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]
         "epochs": run.trainer.current_epoch,
     }
     write_json(run.out_dir / "metrics.json", metrics)
-    curves = measured_curves(run.config["invariance"]) if run.config["invariance"]["enabled"] else ()
     final = {k: v for k, v in metrics.items() if "/" in k}
     for writer in _writers(run.trainer):
-        writer.add_custom_scalars(custom_scalars_layout(curves))
+        writer.add_custom_scalars(custom_scalars_layout())
         write_hparams(writer, run.settings, final, new_scalars=final, step=run.trainer.global_step)
         writer.close()  # its event-writer thread would outlive the run in a process that goes on
     return metrics

@@ -3,6 +3,7 @@ the Custom Scalars layout, and views of the tested model (layer table, filters, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import torch
@@ -34,18 +35,13 @@ def write_hparams(writer: SummaryWriter, params: Mapping[str, HParamValue], metr
     writer.flush()
 
 
-def custom_scalars_layout(invariance_curves: Iterable[str] = ()) -> dict:
+def custom_scalars_layout() -> dict:
     """The layout `SummaryWriter.add_custom_scalars` takes: {category: {chart: ["Multiline", [tag regexes]]}}.
 
-    The regexes are anchored: `train/loss` alone would also draw `train/loss_step`. Invariance curves
-    get a chart each: their steps are shifts, degrees or scale x100, not comparable axes.
+    The regexes are anchored: `train/loss` alone would also draw `train/loss_step`.
     """
-    layout = {"train vs val": {"loss": ["Multiline", ["^train/loss$", "^val/loss$"]],
-                               "accuracy": ["Multiline", ["^train/acc$", "^val/acc$"]]}}
-    curves = {f"{family}: accuracy": ["Multiline", [f"^invariance/{family}/acc$"]] for family in invariance_curves}
-    if curves:
-        layout["invariance"] = curves
-    return layout
+    return {"train vs val": {"loss": ["Multiline", ["^train/loss$", "^val/loss$"]],
+                             "accuracy": ["Multiline", ["^train/acc$", "^val/acc$"]]}}
 
 
 def _unit_range(x: torch.Tensor) -> torch.Tensor:
@@ -66,7 +62,9 @@ def log_model(writer: SummaryWriter, classifier: Classifier, images: torch.Tenso
     writer.add_text("model/layers", markdown_table(rows), step)
     for r in rows:
         writer.add_scalar(f"params/layer/{r.name}", r.params, step)
-    convs = [(name, module) for name, (module, shape) in planned_modules(net).items() if shape.kind == "conv"]
+    # The lecture's C layers: without pooling S2 and S4 (and a CNN's pool<i>) are stride-2 convs, not features.
+    convs = [(name, module) for name, (module, shape) in planned_modules(net).items()
+             if shape.kind == "conv" and not re.fullmatch(r"s\d+|pool\d+", name)]
     if not convs:
         return
     first_name, first = convs[0]
