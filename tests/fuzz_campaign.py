@@ -1,8 +1,9 @@
 """A long config-fuzzing campaign: `make fuzz` (or `python -m tests.fuzz_campaign --examples N`).
 
 Draws N cases with tests/config_fuzz.py's strategy, runs each through cnnexp-train's checks and, when
-accepted, a tiny run; prints how many were accepted, refused and failed (by kind), and writes every
-failure with its overrides to --out. Exit status 1 when any case failed.
+accepted, a tiny run; prints how many were accepted, refused and failed (by kind). --out holds the counts
+and every failure with its overrides, rewritten every 50 cases (a stopped campaign keeps what it found).
+Exit status 1 when any case failed.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
-    parser.add_argument("--out", type=Path, help="default: outputs/fuzz/failures-<seed>.json")
+    parser.add_argument("--out", type=Path, help="default: outputs/fuzz/campaign-<seed>.json")
     args = parser.parse_args()
-    args.out = args.out or REPO / "outputs" / "fuzz" / f"failures-{args.seed}.json"
+    args.out = args.out or REPO / "outputs" / "fuzz" / f"campaign-{args.seed}.json"
     logging.disable(logging.WARNING)  # Lightning's and cnnexp's run logs, thousands of times over
     warnings.filterwarnings("ignore")
 
@@ -37,6 +38,12 @@ def main() -> None:
     failures: dict[str, list[str]] = {}
     slowest: list[tuple[float, tuple[str, ...]]] = []
     start = time.perf_counter()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        state = {"seed": args.seed, "seconds": round(time.perf_counter() - start), "counts": dict(counts),
+                 "failures": failures}
+        args.out.write_text(json.dumps(state, indent=1) + "\n")
 
     # Hypothesis as a generator only: every case runs, none stops the campaign or is shrunk.
     @settings(max_examples=args.examples, deadline=None, database=None, phases=[Phase.generate],
@@ -52,8 +59,9 @@ def main() -> None:
         if result.kind == "failed":
             failures.setdefault(result.message, list(case.overrides))
         done = sum(counts.values())
-        if done % 500 == 0:
+        if done % 50 == 0:
             print(f"{done} cases, {time.perf_counter() - start:.0f} s: {dict(counts)}", flush=True)
+            save()
 
     campaign._hypothesis_internal_use_seed = args.seed
     campaign()
@@ -65,8 +73,7 @@ def main() -> None:
         print(f"  slowest: {seconds:.1f} s {' '.join(overrides)}")
     for message, overrides in failures.items():
         print(f"  FAILED {' '.join(overrides)}\n         {message}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(failures, indent=1) + "\n")
+    save()
     raise SystemExit(1 if failures else 0)
 
 
