@@ -1,15 +1,18 @@
 """cnnexp-claims: every closed-form claim's numbers, the verdict rules, a tiny end-to-end run, the cache."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
+from cnnexp.claims.arms import BASELINE
 from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, all_claims
-from cnnexp.claims.trainings import Run, as_overrides
+from cnnexp.claims.trainings import Run, Runs, as_overrides
 from cnnexp.claims.verdict import combine, greater
 
 CLAIMS = all_claims()
@@ -150,9 +153,20 @@ def test_c10_verdict_rule_on_synthetic_runs(tmp_path, none_consistency, none_dro
     pooled = {s: (0.9 + noise[s], shifts(99, 2 if falls else 0)) for s in range(3)}
     none = {s: (none_consistency + noise[s] * (3 if expected == INCONCLUSIVE else 1), shifts(99, none_drop))
             for s in range(3)}
-    table = {"lenet5": pooled, "pool-avg": pooled, "pool-blur": pooled, "pool-none": none}
+    table = {"pool-max": pooled, "pool-avg": pooled, "pool-blur": pooled, "pool-none": none}
     out = CLAIMS["C10"].check(Context(out_dir=tmp_path, seed=0, runs=FakeRuns(table)))
     assert out.verdict == expected, out.evidence["parts"]
+
+
+def test_claims_trainings_log_to_short_tensorboard_run_names(tmp_path, data_dir):
+    """`<arm>/seed<N>` under the claims dir's tensorboard/; a stale run's events there (other settings) go."""
+    stale = tmp_path / "tensorboard" / "pool-max" / "seed0"
+    stale.mkdir(parents=True)
+    (stale / "events.out.tfevents.0.old").write_bytes(b"")
+    for seed, _, cfg in Runs(tmp_path, [0, 1], [], data_dir).configs(*BASELINE):
+        tb = OmegaConf.to_container(cfg.logger.tensorboard, resolve=True)
+        assert Path(tb["save_dir"], tb["name"], tb["version"]) == tmp_path / "tensorboard" / "pool-max" / f"seed{seed}"
+    assert not stale.exists()
 
 
 def test_profile_values_become_train_overrides():
@@ -212,7 +226,11 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
     from tbparse import SummaryReader
 
     text = SummaryReader(str(out / "tensorboard")).text
-    assert {"claims/summary", "claims/C10"} <= set(text["tag"])
+    assert {"claims/0_summary", "claims/C10"} <= set(text["tag"])
+    # TensorBoard's run names: `<arm>/seed<N>`, beside the report's own run (".").
+    runs = {str(p.parent.relative_to(out / "tensorboard")) for p in (out / "tensorboard").rglob("events.out.*")}
+    assert {".", "pool-max/seed0", "pool-none/seed2", "augment-rotate/seed1", "mlp/seed0"} <= runs
+    assert all(r == "." or re.fullmatch(r"[a-z-]+/seed\d", r) for r in runs), runs
 
     again = claims_cli(tmp_path, data_dir, "claims=[C10,C11,C12,C13,C14]", *TINY)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -259,3 +277,28 @@ def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
     assert all((out / f"c{i}.png").is_file() for i in (16, 17, 18, 19))
     ladder = json.loads(next((out / "trainings").glob("ladder-aps_seed0_*/invariance.json")).read_text())
     assert "rotate" not in ladder and ladder["protocol"]["schema"] >= 2
+
+
+def test_report_in_tensorboard_text_renders_without_html_anchors_or_file_links(tmp_path):
+    """TensorBoard's Text tab: no literal <details>, no in-page links, no links to figure files; summary first."""
+    import matplotlib.pyplot as plt
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugin_util import markdown_to_safe_html
+
+    from cnnexp.claims.report import log_to_tensorboard
+
+    plt.imsave(tmp_path / "c10.png", [[0.0, 1.0]])
+    record = {"id": "C10", "title": "pooling", "lecture": "says", "method": "m", "verdict": "PASS", "rule": "r",
+              "key": "k", "evidence": {"runs": [{"arm": "pool-max", "acc": 0.9}]}, "figures": ["c10.png"],
+              "notes": [], "trained": True, "data": "d", "section": "Pooling"}
+    result = {"dataset": "mnist", "profile": "tiny", "claims": [record], "wall_s": 1.0, "machine": "cpu",
+              "trainings": {"trained": 3, "fit_s": 1.0, "cached": 0}, "seeds": [0, 1, 2], "curve_images": None}
+    log_to_tensorboard(result, tmp_path)
+    acc = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"tensors": 0})
+    acc.Reload()
+    tags = sorted(t for t in acc.Tags()["tensors"] if t.endswith("text_summary"))
+    assert tags[0].startswith("claims/0_summary")
+    for tag in tags:
+        html = markdown_to_safe_html(acc.Tensors(tag)[0].tensor_proto.string_val[0].decode())
+        assert "&lt;" not in html and 'href="#' not in html and "<img" not in html, html
+    assert "<table>" in html and "claims/C10/c10" in html

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from cnnexp.claims.trainings import Run
 from cnnexp.stats import t_interval
 
-# The lecture's LeNet-5 as `make run` trains it: max pooling, no augmentation.
-BASELINE = ("lenet5", ["model=lenet5", "model.pooling=max", "augment=none"])
+# The lecture's LeNet-5 as `make run` trains it: max pooling, no augmentation (named as the pooling arm it also is).
+BASELINE = ("pool-max", ["model=lenet5", "model.pooling=max", "augment=none"])
 POOLED = ("max", "avg", "blur")
 POOLING = {"max": BASELINE} | {p: (f"pool-{p}", ["model=lenet5", f"model.pooling={p}", "augment=none"])
                                 for p in ("avg", "blur", "none")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +109,21 @@ def write_report(result: dict, out_dir: Path) -> None:
     log_to_tensorboard(result, out_dir)
 
 
+def tensorboard_text(md: str) -> str:
+    """report.md in the markdown TensorBoard's Text tab renders: it shows HTML (<details>) as literal text,
+    cannot reach a figure's file (they are in its Images tab), and an in-page link breaks its navigation."""
+    md = md.replace("<details><summary>Measured numbers</summary>", "**Measured numbers.**").replace("</details>", "")
+    md = re.sub(r"!\[([^]]*)\]\(([^)]*)\)", lambda m: f"*Figure: Images tab, `claims/{m[1]}/{Path(m[2]).stem}`.*", md)
+    return re.sub(r"\[([^]]*)\]\(#[^)]*\)", r"\1", md)
+
+
 def log_to_tensorboard(result: dict, out_dir: Path) -> None:
-    """The same text and figures under TensorBoard's Text and Images tabs."""
+    """The same text (the summary first: tags sort by name) and figures under TensorBoard's Text and Images tabs."""
 
     with SummaryWriter(str(out_dir / "tensorboard")) as writer:
-        writer.add_text("claims/summary", markdown(result).split("\n## ")[0])
+        writer.add_text("claims/0_summary", tensorboard_text(markdown(result).split("\n## ")[0]))
         for record in result["claims"]:
-            writer.add_text(f"claims/{record['id']}", section(record))
+            writer.add_text(f"claims/{record['id']}", tensorboard_text(section(record)))
             for name in record["figures"]:
                 image = mpimg.imread(out_dir / name)[..., :3]
                 writer.add_image(f"claims/{record['id']}/{Path(name).stem}", image, dataformats="HWC")

@@ -3,7 +3,8 @@
 Each (arm, seed) trains once into `<out>/trainings/<arm>_seed<N>_<hash>`; the hash covers every
 override and the suite's output layout (cnnexp.invariance.SCHEMA), so changing the profile trains
 anew while a re-run with the same settings reads the finished run's metrics.json and
-invariance.json (and a killed one resumes from its last checkpoint).
+invariance.json (and a killed one resumes from its last checkpoint). Its TensorBoard events go to
+`<out>/tensorboard/<arm>/seed<N>`, the short run name a user compares.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -80,10 +82,15 @@ class Runs:
         for seed in self.seeds:
             full = [*self.common, *overrides, f"seed={seed}", "resume=true", f"paths.data_dir={self.data_dir}"]
             run_dir = self.root / "trainings" / run_key(arm, seed, full)
+            events = self.root / "tensorboard" / arm / f"seed{seed}"
+            if not (run_dir / "metrics.json").is_file() and not (run_dir / "checkpoints" / "last.ckpt").is_file():
+                shutil.rmtree(events, ignore_errors=True)  # a stale run's (other settings): not mixed with this one's
             cfg = compose("train", full)
             with open_dict(cfg):
                 cfg.paths.output_dir = str(run_dir)
-                cfg.run_name = f"{arm}_seed{seed}"
+                # TensorBoard run `<arm>/seed<N>`, beside the report's text in `<claims dir>/tensorboard`
+                tb = cfg.logger.tensorboard
+                tb.save_dir, tb.name, tb.version = str(events.parent.parent), arm, events.name
             out.append((seed, run_dir, cfg))
         self._configs[arm] = out
         return out
