@@ -75,6 +75,18 @@ def test_mlp_784_300_10():
     assert net(torch.rand(4, 1, 28, 28)).shape == (4, 10)
 
 
+def test_mlp_layers_are_named_and_load_checkpoints_of_the_unnamed_layers():
+    net = MLP(hidden=[300, 100])
+    assert [r.name for r in layer_rows(net, (1, 28, 28))] == ["fc1", "fc2", "output"]
+    # Keys as a checkpoint written before the names had them: layers.<index in flatten, fc, act, ...>.
+    old = {f"layers.{i}.{p}": v.clone() for i, (p, v) in zip((1, 1, 3, 3, 5, 5), net.state_dict().items())
+           for p in [p.rsplit(".", 1)[1]]}
+    again = MLP(hidden=[300, 100])
+    again.load_state_dict(old)
+    x = torch.rand(2, 1, 28, 28)
+    assert torch.equal(again(x), net(x))
+
+
 def test_cnn_blocks_follow_the_channels_list():
     net = CNN(in_channels=3, input_size=32, channels=[8, 16, 32], hidden=64)
     shapes = stage_shapes(net, torch.rand(2, 3, 32, 32), ["features.conv1", "features.pool3"])
