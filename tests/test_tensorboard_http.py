@@ -132,6 +132,9 @@ def test_hparams_show_the_chosen_settings_differing_first_over_http(sweep):
         assert group["hparams"]["optimizer"] == "adamw"
         (best,) = [m["value"] for m in group["metricValues"] if m["name"]["tag"] == "val/acc_best"]
         assert best == pytest.approx(metrics[run]["val/acc_best"], abs=1e-6)
+    for run in groups:  # the final metrics as one table in the Text tab
+        (table,) = [v["text"] for v in get(base, "/data/plugin/text/text", run=run, tag="metrics/final/text_summary")]
+        assert f"<td>{metrics[run]['test/acc']:.6g}</td>" in table and "<td>val/acc_best</td>" in table
     (mlp,) = [g for r, g in groups.items() if r.startswith("mlp")]
     assert mlp["hparams"]["model"] == "mlp" and mlp["hparams"]["overrides"].startswith("model=mlp ")
 

@@ -18,8 +18,8 @@ from cnnexp.models.summary import layer_rows, markdown_table, planned_modules
 
 def write_hparams(writer: SummaryWriter, params: Mapping[str, HParamValue], metrics: Mapping[str, float],
                   new_scalars: Iterable[str] = (), step: int = 0) -> None:
-    """Write the HParams session for this run (`cnnexp.hparams.settings`), without an experiment summary:
-    one run's would stand for every run's (see cnnexp.hparams).
+    """Write the HParams session for this run (`cnnexp.hparams.settings`) and its metrics as a text table;
+    no experiment summary: one run's would stand for every run's (see cnnexp.hparams).
 
     The HParams tab reads each metric's value from the scalar with the same tag in this run, so the
     metrics no one logged during training (`new_scalars`) are written as scalars first, at `step`.
@@ -28,6 +28,10 @@ def write_hparams(writer: SummaryWriter, params: Mapping[str, HParamValue], metr
     """
     for tag in new_scalars:
         writer.add_scalar(tag, metrics[tag], step)
+    # The final metrics read as one table (Text tab). They stay scalars too: HParams reads its metric values
+    # from scalars only (plugins/hparams/backend_context.py, read_last_scalars).
+    writer.add_text("metrics/final", "| metric | value |\n|---|---|\n"
+                    + "\n".join(f"| {k} | {v:.6g} |" for k, v in sorted(metrics.items())), step)
     _, session_start, session_end = hparams(dict(params), dict(metrics))
     file_writer = writer._get_file_writer()
     for summary in (session_start, session_end):
