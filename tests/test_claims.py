@@ -231,6 +231,14 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
     runs = {str(p.parent.relative_to(out / "tensorboard")) for p in (out / "tensorboard").rglob("events.out.*")}
     assert {".", "pool-max/seed0", "pool-none/seed2", "augment-rotate/seed1", "mlp/seed0"} <= runs
     assert all(r == "." or re.fullmatch(r"[a-z-]+/seed\d", r) for r in runs), runs
+    # Their HParams columns: the experiment summary marks where the arms differ (pooling, augmentation, model).
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams.metadata import parse_experiment_plugin_data
+
+    acc = EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    infos = parse_experiment_plugin_data(acc.PluginTagToContent("hparams")["_hparams_/experiment"]).hparam_infos
+    assert {"model", "model/pooling", "augment", "seed"} <= {i.name for i in infos if i.differs}
 
     again = claims_cli(tmp_path, data_dir, "claims=[C10,C11,C12,C13,C14]", *TINY)
     assert again.returncode == 0, again.stderr[-3000:]

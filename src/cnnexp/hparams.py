@@ -142,16 +142,19 @@ def write_experiment(root: Path, runs: Sequence[Mapping[str, HParamValue]], metr
     writer.close()
 
 
-def write_sweep_experiment(root: Path, jobs: Iterable[Path]) -> None:
-    """The experiment summary over the finished `jobs` below `root` (each with metrics.json and its settings)."""
-    runs, metrics = [], set()
-    for job in jobs:
-        found = sorted(job.rglob(SETTINGS_FILE))
-        if found and (job / "metrics.json").is_file():
-            runs.append(yaml.safe_load(found[0].read_text()) or {})
-            metrics |= {k for k in json.loads((job / "metrics.json").read_text()) if "/" in k}
+def write_experiment_of(root: Path, settings_files: Iterable[Path], metrics_files: Iterable[Path]) -> None:
+    """`write_experiment` over the runs' settings (Lightning's hparams.yaml) and metrics.json files."""
+    runs = [yaml.safe_load(path.read_text()) or {} for path in settings_files]
+    metrics = {k for path in metrics_files for k in json.loads(path.read_text()) if "/" in k}
     if runs:
         write_experiment(root, runs, metrics)
+
+
+def write_sweep_experiment(root: Path, jobs: Iterable[Path]) -> None:
+    """The experiment summary over the finished `jobs` below `root` (each with metrics.json and its settings)."""
+    done = [(found[0], job / "metrics.json") for job in jobs
+            if (job / "metrics.json").is_file() and (found := sorted(job.rglob(SETTINGS_FILE)))]
+    write_experiment_of(root, [s for s, _ in done], [m for _, m in done])
 
 
 class SweepExperiment(Callback):

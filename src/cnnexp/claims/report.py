@@ -11,6 +11,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from cnnexp.claims.registry import Claim, Outcome
 from cnnexp.files import atomic_write_bytes, write_json
+from cnnexp.hparams import SETTINGS_FILE, write_experiment_of
 
 MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "❔ INCONCLUSIVE"}
 
@@ -127,3 +128,6 @@ def log_to_tensorboard(result: dict, out_dir: Path) -> None:
             for name in record["figures"]:
                 image = mpimg.imread(out_dir / name)[..., :3]
                 writer.add_image(f"claims/{record['id']}/{Path(name).stem}", image, dataformats="HWC")
+    # The trainings' HParams columns, those where the arms differ marked and first (cnnexp.hparams).
+    write_experiment_of(out_dir / "tensorboard", sorted((out_dir / "tensorboard").glob(f"*/seed*/{SETTINGS_FILE}")),
+                        (out_dir / "trainings").glob("*/metrics.json"))
