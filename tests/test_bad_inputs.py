@@ -68,6 +68,8 @@ def assert_refused(proc: subprocess.CompletedProcess, command: str, fragment: st
 @pytest.mark.parametrize("override,fragment", TRAIN_OVERRIDES, ids=[o for o, _ in TRAIN_OVERRIDES])
 def test_bad_override_is_refused(tmp_path, override, fragment):
     assert_refused(run("cnnexp.cli.train", override.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
+    if override != "trainer=gpu":  # whether a GPU is visible only torch can say, once Hydra has started the run
+        assert not (tmp_path / "outputs").exists(), "a run dir for a refused config"
 
 
 def test_data_dir_that_cannot_be_created(tmp_path):

@@ -65,7 +65,8 @@ def test_validation_does_not_import_torch():
 
 
 def test_runs_started_together_get_separate_dirs(tmp_path):
-    cmd = [sys.executable, "-m", "cnnexp.cli.train", "model.kernel_size=0"]
+    # A valid config whose data is missing: refused after Hydra has made the run dir.
+    cmd = [sys.executable, "-m", "cnnexp.cli.train", f"paths.data_dir={tmp_path / 'none'}", "data.download=false"]
     procs = [subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [2, 2]
     assert len(list((tmp_path / "outputs" / "train" / "runs").iterdir())) == 2
