@@ -82,7 +82,8 @@ def test_a_signal_stops_the_run_cleanly_and_resume_ends_as_if_uninterrupted(whol
     assert "Traceback" not in proc.stderr
     assert read_checkpoint(run_dir / "checkpoints" / "last.ckpt")["epoch"] == 0
     assert not list(run_dir.rglob("*.tmp"))
-    assert_resumes_to(whole, run_dir, data_dir)
+    if signum == signal.SIGTERM:  # the resume path is the same after either signal (and after SIGKILL)
+        assert_resumes_to(whole, run_dir, data_dir)
 
 
 def test_a_checkpoint_that_cannot_be_written_keeps_the_last_one_and_says_so(tmp_path, data_dir):
