@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from cnnexp.cli.common import check_overrides
 from cnnexp.config import CONF_DIR, compose
 from cnnexp.data.datasets import DATASETS
-from cnnexp.errors import USER_ERRORS
+from cnnexp.errors import USER_ERRORS, TrainingDiverged
 from cnnexp.invariance import CANVASES, SHIFT_MODES, SUMMARY_METRICS
 from cnnexp.models.specs import ACTIVATIONS, HEADS, PADDING_MODES, POOLINGS, ROTATION_POOLS, SPECS
 from cnnexp.training import METRICS
@@ -75,7 +75,9 @@ class Case:
 
 @dataclass
 class Outcome:
-    kind: str  # accepted | refused | refused_late (a one-line error after torch, from the data) | failed
+    # accepted | refused | diverged (the loss guard stopped the step in one line: no config check can know)
+    # | refused_late (another one-line error after torch: validation missed it) | failed
+    kind: str
     message: str = ""
 
 
@@ -262,7 +264,8 @@ def outcome(case: Case, data_dir: Path) -> Outcome:
         return Outcome("accepted")
     except USER_ERRORS as e:
         message = str(e)
-        return Outcome("refused_late" if "\n" not in message else "failed", message)
+        late = "diverged" if isinstance(e, TrainingDiverged) else "refused_late"
+        return Outcome(late if "\n" not in message else "failed", message)
     except Exception as e:  # the property's counterexample: anything that is not a one-line refusal
         return Outcome("failed", f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
     finally:

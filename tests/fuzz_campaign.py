@@ -35,14 +35,15 @@ def main() -> None:
     warnings.filterwarnings("ignore")
 
     counts: Counter[str] = Counter()
-    failures: dict[str, list[str]] = {}
+    found: dict[str, dict[str, list[str]]] = {"failed": {}, "refused_late": {}, "diverged": {}}  # message -> overrides
+    failures = found["failed"]
     slowest: list[tuple[float, tuple[str, ...]]] = []
     start = time.perf_counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:
         state = {"seed": args.seed, "seconds": round(time.perf_counter() - start), "counts": dict(counts),
-                 "failures": failures}
+                 "failures": failures, "refused_late": found["refused_late"], "diverged": found["diverged"]}
         args.out.write_text(json.dumps(state, indent=1) + "\n")
 
     # Hypothesis as a generator only: every case runs, none stops the campaign or is shrunk.
@@ -56,8 +57,8 @@ def main() -> None:
         slowest.sort(reverse=True)
         del slowest[3:]
         counts[result.kind] += 1
-        if result.kind == "failed":
-            failures.setdefault(result.message, list(case.overrides))
+        if result.kind != "accepted" and result.kind != "refused":
+            found[result.kind].setdefault(result.message, list(case.overrides))
         done = sum(counts.values())
         if done % 50 == 0:
             print(f"{done} cases, {time.perf_counter() - start:.0f} s: {dict(counts)}", flush=True)
@@ -67,7 +68,8 @@ def main() -> None:
     campaign()
     total = sum(counts.values())
     print(f"{total} configs in {time.perf_counter() - start:.0f} s: {counts['accepted']} accepted, "
-          f"{counts['refused']} refused, {counts['refused_late']} refused after loading, {counts['failed']} failed "
+          f"{counts['refused']} refused, {counts['diverged']} diverged, {counts['refused_late']} refused late, "
+          f"{counts['failed']} failed "
           f"({len(failures)} distinct)")
     for seconds, overrides in slowest:
         print(f"  slowest: {seconds:.1f} s {' '.join(overrides)}")

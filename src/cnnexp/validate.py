@@ -8,8 +8,11 @@ is read or listed in PLUMBING (tests/test_config_fuzz.py), and a fuzzer checks t
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -167,6 +170,35 @@ def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
         _check_padding_mode(plan, m)
 
 
+def _check_target(cfg: Mapping, key: str) -> None:
+    """A class named by `module.Name` exists: its module is found and defines Name at its top level, read
+    from the source (importing it could load torch)."""
+    target = _get(cfg, key)
+    module, _, name = str(target).rpartition(".")
+    try:
+        spec = importlib.util.find_spec(module) if module else None
+    except (ImportError, ValueError):
+        spec = None
+    origin = Path(spec.origin) if spec is not None and spec.origin else None
+    if origin is None or not origin.is_file():
+        raise ConfigError(f"{key}={target!r}: no module {module or target!r} to import it from (networks with a "
+                          f"spec: {', '.join(SPECS)})")
+    if origin.suffix == ".py" and name not in _top_level_names(origin):
+        raise ConfigError(f"{key}={target!r}: {module} defines no {name!r}")
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
 def check_model(cfg: Mapping) -> None:
     """The keys every network takes, then its spec's checks (a network without a spec is checked when built)."""
     for key, data_key in (("model.in_channels", "data.channels"), ("model.num_classes", "data.num_classes")):
@@ -181,6 +213,8 @@ def check_model(cfg: Mapping) -> None:
     spec = SPECS.get(str(_get(cfg, "model._target_")))
     if spec is not None:
         check_spec(cfg, spec)
+    else:
+        _check_target(cfg, "model._target_")
 
 
 def check_augment(cfg: Mapping) -> None:
