@@ -16,8 +16,8 @@ from tests.config_fuzz import GROUPS, Case, _leaves, cases, outcome, plumbing, w
 
 EXAMPLES = int(os.environ.get("CNNEXP_FUZZ_EXAMPLES", "30"))
 
-# Found by the fuzzer (2026-11-28), each a traceback or a run that failed before its fix: (overrides, outcome,
-# a fragment of the refusal).
+# Found by the fuzzer or by the every-key test below (2026-11-28); before its fix each was a traceback, a run
+# that failed, or a value no check read: (overrides, outcome, a fragment of the refusal).
 FOUND = [
     (("~trainer.devices",), "refused", "trainer.devices: missing from the config"),
     (("data=fashion_mnist", "model=lenet5_1998", "model.in_channels=3"), "refused",
