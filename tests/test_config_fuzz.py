@@ -20,6 +20,7 @@ EXAMPLES = int(os.environ.get("CNNEXP_FUZZ_EXAMPLES", "30"))
 # that failed, or a value no check read: (overrides, outcome, a fragment of the refusal).
 FOUND = [
     (("~trainer.devices",), "refused", "trainer.devices: missing from the config"),
+    (("model=cnn", "~model.channels"), "refused", "model.channels: missing from the config"),
     (("data=fashion_mnist", "model=lenet5_1998", "model.in_channels=3"), "refused",
      "model.in_channels=3: must equal data.channels=1"),
     (("invariance.scale.start=1e-12",), "refused", "invariance.scale="),

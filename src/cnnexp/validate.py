@@ -150,7 +150,7 @@ def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
     for key, minimum in spec.optional_ints.items():
         _int(cfg, f"model.{key}", minimum, optional=True)
     for key, minimum in spec.int_lists.items():
-        values = m[key]
+        values = _get(cfg, f"model.{key}")
         if (not isinstance(values, list | tuple) or (key in spec.nonempty and not values)
                 or any(not _is_int(v) or v < minimum for v in values)):
             need = "a non-empty list" if key in spec.nonempty else "a list"
@@ -160,7 +160,7 @@ def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
     for key, allowed in spec.choices.items():
         _choice(cfg, f"model.{key}", allowed)
     for key, value in spec.fixed.items():
-        if m[key] != value:
+        if _get(cfg, f"model.{key}") != value:
             raise ConfigError(f"model.{key}={m[key]!r}: must be {value!r} for {spec.target.rsplit('.', 1)[-1]}")
     try:
         plan = spec.plan(m)
