@@ -36,10 +36,15 @@ def whole(tmp_path_factory, data_dir) -> Path:
     return tmp / "run"
 
 
+def as_from_a_terminal() -> None:
+    """SIGINT handled as in a shell's foreground job (a background job, as a CI runner may be, ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_and_stop(data_dir: Path, run_dir: Path, signum: int) -> subprocess.CompletedProcess:
     """Start a run, send `signum` early in its second epoch; the finished process."""
     proc = subprocess.Popen(command(data_dir, run_dir), cwd=run_dir.parent, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 300
     while not (run_dir / "checkpoints" / "last.ckpt").exists():
         assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint before the run ended"

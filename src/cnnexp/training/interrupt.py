@@ -46,7 +46,8 @@ class StopOnSignal(Callback):
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
-        previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+        # A signal the process was started to ignore (SIGINT in a background job) stays ignored.
+        previous = {s: signal.signal(s, self._handle) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
         try:
             yield self
         finally:
