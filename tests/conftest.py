@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,12 @@ def fashion_dir(data_dir) -> Path:
 
     ensure_files("fashion_mnist", data_dir)
     return data_dir
+
+
+def as_from_a_terminal() -> None:
+    """A subprocess's preexec_fn: SIGINT handled as in a shell's foreground job (a background job, as a CI
+    runner may be, ignores it, and a signal the process was started to ignore stays ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from tests.conftest import as_from_a_terminal
+
 pytestmark = pytest.mark.slow
 
 
@@ -34,11 +36,6 @@ def whole(tmp_path_factory, data_dir) -> Path:
     tmp = tmp_path_factory.mktemp("whole")
     subprocess.run(command(data_dir, tmp / "run"), cwd=tmp, check=True, capture_output=True, timeout=600)
     return tmp / "run"
-
-
-def as_from_a_terminal() -> None:
-    """SIGINT handled as in a shell's foreground job (a background job, as a CI runner may be, ignores it)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_and_stop(data_dir: Path, run_dir: Path, signum: int) -> subprocess.CompletedProcess:

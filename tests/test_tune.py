@@ -19,6 +19,7 @@ import pytest
 from cnnexp.tune.settings import load_settings
 from cnnexp.tune.worker import MAX_NAME, run_name
 from cnnexp.tune.workers import worker_args
+from tests.conftest import as_from_a_terminal
 
 # Tiny trainings: a few seconds each on 2 cores.
 TINY = ("data.train_size=600", "data.val_size=500", "trainer.max_epochs=1", "invariance=none",
@@ -88,9 +89,8 @@ def test_a_pruned_trial_stops_early_and_is_recorded_as_pruned(tmp_path, data_dir
 def test_sigint_stops_the_study_in_one_line_and_marks_the_stopped_trial_failed(tmp_path, data_dir):
     cmd = [sys.executable, "-m", "cnnexp.cli.tune", f"paths.data_dir={data_dir}", *TINY, "tune.n_trials=2",
            "trainer.max_epochs=3", "data.train_size=4000"]
-    # SIGINT handled as in a shell's foreground job (a background job, as a CI runner may be, ignores it).
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=as_from_a_terminal)
     study_dir, deadline = tmp_path / "outputs" / "tune" / "lenet5", time.monotonic() + 240
     while not list(study_dir.glob("0_*/checkpoints/last.ckpt")):
         assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint before the study ended"

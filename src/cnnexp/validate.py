@@ -272,9 +272,10 @@ def check_trainer(cfg: Mapping) -> None:
     _int(cfg, "trainer.max_epochs", 1)
     _choice(cfg, "trainer.accelerator", ACCELERATORS)
     _choice(cfg, "trainer.precision", PRECISIONS)
-    if _get(cfg, "trainer.precision") == "16-mixed" and _get(cfg, "trainer.accelerator") not in GPUS:
+    accelerator = _get(cfg, "trainer.accelerator")
+    if _get(cfg, "trainer.precision") == "16-mixed" and accelerator not in GPUS:
         raise ConfigError(f"trainer.precision=16-mixed: float16 autocast needs a GPU (trainer.accelerator="
-                          f"{t['accelerator']}); use bf16-mixed on a CPU")
+                          f"{accelerator}); use bf16-mixed on a CPU")
     devices = _get(cfg, "trainer.devices")
     if t.get("strategy") is None:
         if devices != 1:
