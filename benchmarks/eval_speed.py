@@ -1,10 +1,12 @@
-"""Evaluation speed: a trained LeNet-5 stored channels_last against the same weights in plain eager NCHW.
+"""Evaluation speed: a trained LeNet-5 as cnnexp evaluates it (compiled for inference, cnnexp/compiled.py)
+against the same weights in plain eager NCHW, with stored channels_last beside them.
 
-Both sides classify the official MNIST test images with `predict` (the path of validation, test and the
+Every side classifies the official MNIST test images with `predict` (the path of the test and the
 invariance suite) at the same batch size and threads, interleaved: each round times one pass of each
-side, alternating, `--passes` times. Prints img/s per round and the median ratio (target >= 1.4x), then
-whether the predictions are the same: top-1 agreement on every test image and the largest logit
-difference.
+side in turn, `--passes` times. Prints img/s per round and side, the median ratio of each side to eager
+NCHW (target >= 1.4x for cnnexp's path), the compile's seconds (the first in the process, and a second
+model's), then whether the predictions are the same: top-1 agreement on every test image and the largest
+logit difference.
 
     .venv/bin/python benchmarks/eval_speed.py [--rounds 3] [--ckpt PATH] [--num-images 10000]
 
@@ -24,6 +26,7 @@ import torch
 from omegaconf import open_dict
 
 from cnnexp.classifier import use_memory_format
+from cnnexp.compiled import for_inference, suite_passes, worth_compiling
 from cnnexp.config import compose
 from cnnexp.data.torchvision_sets import load_split
 from cnnexp.invariance.metrics import predict
@@ -63,29 +66,41 @@ def main() -> None:
     keep_freed_memory()  # as cnnexp's commands do
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = args.ckpt or quick_checkpoint(args.data_dir, Path(tmp), args.train_size)
-        eager = load_classifier(ckpt)
-    eager = use_memory_format(eager, "contiguous")
-    fast = use_memory_format(copy.deepcopy(eager), "channels_last")
+        eager = use_memory_format(load_classifier(ckpt), "contiguous")
     test = load_split("MNIST", args.data_dir, train=False)
     images = test.images[: args.num_images]
-    for model in (eager, fast):
+    passes = len(images) + suite_passes(len(images), compose("train", []).invariance)  # cnnexp's test + suite
+    print(f"cnnexp-train's test and default suite on {len(images):,} images: {passes:,} image-passes, "
+          f"eval_compile=auto compiles: {worth_compiling(passes)}")
+    sides = {"eager NCHW": eager, "channels_last": use_memory_format(copy.deepcopy(eager), "channels_last")}
+    for name, model in (("cnnexp (compiled)", eager), ("compiled, 2nd model", copy.deepcopy(eager))):
+        start = time.perf_counter()
+        sides[name] = for_inference(model, passes, mode=True)
+        predict(sides[name], images[: args.batch_size], args.batch_size)  # dynamo compiles at the first call
+        print(f"{name}: compiled in {time.perf_counter() - start:.1f} s", flush=True)
+    del sides["compiled, 2nd model"]  # the same graph: timed only for its compile
+    for model in sides.values():
         predict(model, images[:2000], args.batch_size)  # warm-up
-    ratios = []
+    seconds: dict[str, list[float]] = {name: [] for name in sides}
     for r in range(args.rounds):
-        plain = fast_s = 0.0
+        spent = dict.fromkeys(sides, 0.0)
         for _ in range(args.passes):
-            plain += timed(eager, images, args.batch_size)
-            fast_s += timed(fast, images, args.batch_size)
+            for name, model in sides.items():
+                spent[name] += timed(model, images, args.batch_size)
         n = args.passes * len(images)
-        ratios.append(plain / fast_s)
-        print(f"round {r + 1}: eager NCHW {n / plain:,.0f} img/s, channels_last {n / fast_s:,.0f} img/s, "
-              f"ratio {ratios[-1]:.3f}", flush=True)
+        for name in sides:
+            seconds[name].append(spent[name])
+        print(f"round {r + 1}: " + ", ".join(f"{name} {n / spent[name]:,.0f} img/s" for name in sides), flush=True)
+    base = seconds.pop("eager NCHW")
+    ratios = {name: statistics.median(b / s for b, s in zip(base, spent)) for name, spent in seconds.items()}
+    print("median ratio to eager NCHW: " + ", ".join(f"{name} {r:.3f}" for name, r in ratios.items())
+          + f" (target >= 1.4x for cnnexp's path, threads={torch.get_num_threads()})")
     a = predict(eager, test.images, args.batch_size, softmax=False)
-    b = predict(fast, test.images, args.batch_size, softmax=False)
-    agree = (a.argmax(-1) == b.argmax(-1)).float().mean().item()
-    print(f"median ratio {statistics.median(ratios):.3f} (target >= 1.4x, threads={torch.get_num_threads()}); "
-          f"top-1 agreement {100 * agree:.2f}% of {len(a):,} test images, largest logit difference "
-          f"{(a - b).abs().max().item():.2e}")
+    for name in list(sides)[1:]:
+        b = predict(sides[name], test.images, args.batch_size, softmax=False)
+        agree = (a.argmax(-1) == b.argmax(-1)).float().mean().item()
+        print(f"{name}: top-1 agreement with eager {100 * agree:.2f}% of {len(a):,} test images, largest logit "
+              f"difference {(a - b).abs().max().item():.2e}")
 
 
 if __name__ == "__main__":

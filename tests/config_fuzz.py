@@ -47,7 +47,8 @@ CHOICES = {
     "model.head": HEADS, "model.rotation_pool": ROTATION_POOLS, "trainer.accelerator": ("auto", "cpu", "tpu"),
     "trainer.precision": (*PRECISIONS, "16", "bf16-true"), "trainer.gradient_clip_algorithm": CLIP_ALGORITHMS,
     "optim.interval": INTERVALS, "invariance.shift_mode": SHIFT_MODES, "invariance.canvas": CANVASES,
-    "memory_format": MEMORY_FORMATS, "optimized_metric": (*METRICS, *SUMMARY_METRICS[:3], "val/acc"),
+    "memory_format": MEMORY_FORMATS, "eval_compile": ("auto", "always"),
+    "optimized_metric": (*METRICS, *SUMMARY_METRICS[:3], "val/acc"),
     "callbacks.model_checkpoint.monitor": ("val/acc", "val/loss", "train/loss"),
     "callbacks.model_checkpoint.mode": ("max", "min"), "callbacks.model_checkpoint.save_last": ("link",),
 }

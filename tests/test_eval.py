@@ -80,3 +80,57 @@ def test_checkpoint_from_another_model(trained, tmp_path):
     torch.save(ckpt, edited)
     with pytest.raises(CheckpointError, match="does not fit its model: Error"):
         load_classifier(edited)
+
+
+def _suite_config(*overrides: str) -> dict:
+    from omegaconf import OmegaConf
+
+    from cnnexp.config import compose
+
+    return OmegaConf.to_container(compose("train", list(overrides)).invariance, resolve=True)
+
+
+def test_compile_only_where_the_images_repay_it():
+    from cnnexp.compiled import suite_passes, worth_compiling
+
+    default = _suite_config()
+    # The default suite on the 10,000 test images: 70 curve settings and 13 more passes, each of every image.
+    assert suite_passes(10_000, default) == (17 + 17 + 25 + 11 + 13) * 10_000
+    assert worth_compiling(10_000 + suite_passes(10_000, default))
+    assert not worth_compiling(10_000)  # the test alone: a compile would cost more than it saves
+    assert suite_passes(10_000, _suite_config("invariance=none")) == 0
+    assert suite_passes(10_000, _suite_config("invariance.num_images=300", "invariance.rotate=null")) == 58 * 300
+
+
+@pytest.mark.slow
+def test_compiled_evaluation_gives_the_eager_results(trained, data_dir):
+    import torch._dynamo
+
+    from cnnexp.compiled import for_inference
+    from cnnexp.data.torchvision_sets import load_split
+    from cnnexp.invariance.suite import run_suite
+    from cnnexp.training.evaluate import test_metrics
+
+    (ckpt,) = (trained[0] / "checkpoints").glob("best-*.ckpt")
+    model = load_classifier(ckpt)
+    fast = for_inference(model, passes=0, mode=True)
+    test = load_split("MNIST", data_dir, train=False)
+    images, labels = test.images[:1000], test.labels[:1000]
+    cfg = _suite_config("invariance=quick", "invariance.num_images=300")
+    torch._dynamo.utils.counters.clear()
+    assert test_metrics(fast, images, labels, 500) == pytest.approx(test_metrics(model, images, labels, 500), abs=1e-6)
+    compiled, plain = run_suite(fast, images, labels, cfg), run_suite(model, images, labels, cfg)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1  # the compiled graph ran, not eager
+    del compiled["summary"]["inv/suite_s"], plain["summary"]["inv/suite_s"]
+    assert _same(compiled, plain)
+
+
+def _same(a, b) -> bool:
+    """Nested results equal, floats to 1e-5 (pytest.approx does not descend into nested dicts)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, abs=1e-5)
+    return a == b

@@ -32,8 +32,8 @@ CLIP_ALGORITHMS = ("norm", "value")
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "64-true")
 INTERVALS = ("step", "epoch")  # when the learning-rate schedule steps
 # The sections validate() reads (validate_composed resolves only these).
-VALIDATED = ("seed", "resume", "threads", "memory_format", "optimized_metric", "run_name", "task_name", "data",
-             "model", "augment", "optim", "trainer", "callbacks", "logger", "invariance")
+VALIDATED = ("seed", "resume", "threads", "memory_format", "eval_compile", "optimized_metric", "run_name",
+             "task_name", "data", "model", "augment", "optim", "trainer", "callbacks", "logger", "invariance")
 # Keys validation does not read: classes the config instantiates and paths derived from paths.*; a wrong
 # one fails where it is used, with the library's message (tests/test_config_fuzz.py keeps this list exact).
 PLUMBING = ("_target_", "_partial_", "data.data_dir", "trainer.default_root_dir", "trainer.plugins",
@@ -338,12 +338,19 @@ def check_training(cfg: Mapping) -> None:
     _bool(cfg, "resume")
     _int(cfg, "threads", 1, optional=True)
     _choice(cfg, "memory_format", MEMORY_FORMATS)
+    check_eval_compile(cfg)
     for key in ("run_name", "task_name"):
         _str(cfg, key, name_like=True)
     check_trainer(cfg)
     check_optim(cfg)
     check_callbacks(cfg)
     check_optimized_metric(cfg)
+
+
+def check_eval_compile(cfg: Mapping) -> None:
+    value = _get(cfg, "eval_compile")
+    if value != "auto" and not isinstance(value, bool):
+        raise ConfigError(f"eval_compile={value!r}: must be auto, true or false")
 
 
 def check_optimized_metric(cfg: Mapping) -> None:

@@ -12,11 +12,12 @@ from omegaconf import DictConfig, OmegaConf
 from cnnexp.cli.common import check_overrides, print_metrics, run_job
 from cnnexp.config import CONF_DIR
 from cnnexp.errors import ConfigError
-from cnnexp.validate import check_invariance
+from cnnexp.validate import check_eval_compile, check_invariance
 
 
 def _evaluate(cfg: DictConfig) -> dict[str, float]:
     check_invariance({"invariance": OmegaConf.to_container(cfg.invariance, resolve=True)})
+    check_eval_compile({"eval_compile": cfg.eval_compile})
     if not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path}: no such file")
     from cnnexp.training.evaluate import evaluate

@@ -15,6 +15,11 @@ Transform = Callable[[torch.Tensor, float], torch.Tensor]
 EXACT = 1e-4
 
 
+def pixels(x: torch.Tensor) -> torch.Tensor:
+    """Float images in [0, 1] from uint8 (0-255) or float ones."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+
+
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000,
             transform: Callable[[torch.Tensor], torch.Tensor] | None = None, softmax: bool = True) -> torch.Tensor:
@@ -22,8 +27,7 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000,
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].to(device)
-        x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+        x = pixels(images[start:start + batch_size].to(device))
         if transform is not None:
             x = transform(x)
         logits = model(x)
@@ -61,17 +65,22 @@ def shift_consistency(model: nn.Module, images: torch.Tensor, max_shift: int, se
     each applied by `move(x, dx, dy)`. Consistency is confounded with accuracy (Zhang, antialiased-cnns
     #52), so given `correct` (per image: is the untransformed prediction right?) it is also split by it.
 
-    Images that drew the same shift are transformed together, so every op runs on a batch.
+    Images that drew the same shift are transformed together, so every op runs on a batch; the moved
+    images are then classified in batches of `batch_size` (one batch shape for a compiled model).
     """
     g = torch.Generator().manual_seed(seed)
     draws = torch.randint(-max_shift, max_shift + 1, (2, len(images), 2), generator=g)
-    preds = torch.empty(2, len(images), dtype=torch.long)
+    device = next(model.parameters()).device
+    preds = []
     for side in range(2):
-        for d in draws[side].unique(dim=0):
-            rows = (draws[side] == d).all(-1).nonzero().flatten()
-            dx, dy = int(d[0]), int(d[1])
-            p = predict(model, images[rows], batch_size, lambda x, dx=dx, dy=dy: move(x, dx, dy))
-            preds[side, rows] = p.argmax(-1)
+        moved = None
+        with torch.inference_mode():
+            for d in draws[side].unique(dim=0):
+                rows = (draws[side] == d).all(-1).nonzero().flatten()
+                x = move(pixels(images[rows].to(device)), int(d[0]), int(d[1]))
+                moved = x.new_empty((len(images), *x.shape[1:])) if moved is None else moved
+                moved[rows.to(device)] = x
+        preds.append(predict(model, moved, batch_size).argmax(-1))
     same = (preds[0] == preds[1]).float()
     out = {"value": same.mean().item()}
     if correct is not None:
@@ -104,8 +113,7 @@ def fgsm_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps
     correct = torch.zeros(len(epsilons))
     loss_sum = torch.zeros(len(epsilons))
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].to(device)
-        x = (x.float().div(255) if x.dtype == torch.uint8 else x.float()).requires_grad_(True)
+        x = pixels(images[start:start + batch_size].to(device)).requires_grad_(True)
         y = labels[start:start + batch_size].to(device)
         grad, = torch.autograd.grad(F.cross_entropy(model(x), y), x)
         with torch.inference_mode():

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from cnnexp.classifier import Classifier
+from cnnexp.compiled import eager
 from cnnexp.invariance import CURVES, FAMILIES, SCHEMA
 from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
 from cnnexp.invariance.metrics import (
@@ -81,7 +82,7 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
             results["stability"] = shift_stability(probs)
     if cfg["fgsm"]:
         eps = list(cfg["fgsm"])
-        accs, losses = fgsm_curve(model, images, labels, eps, bs)
+        accs, losses = fgsm_curve(eager(model), images, labels, eps, bs)  # gradients: the eager network
         results["fgsm"] = {"values": eps, "acc": accs, "loss": losses}
     k = cfg["consistency_max_shift"]
     consistency = functools.partial(shift_consistency, model, images, k, cfg["seed"], bs, correct=correct)

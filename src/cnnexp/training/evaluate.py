@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
 from cnnexp.classifier import Classifier
+from cnnexp.compiled import for_inference, suite_passes
 from cnnexp.errors import ConfigError
 from cnnexp.files import write_json
 from cnnexp.hparams import settings, task_overrides
@@ -38,10 +39,12 @@ def assess(classifier: Classifier, test: tuple[torch.Tensor, torch.Tensor], conf
     """Test `classifier` (eval mode) on the official test split, then run the invariance suite if the
     config asks; write the suite's files and every TensorBoard view; return the metrics."""
     images, labels = test
-    metrics = test_metrics(classifier, images, labels, config["data"]["eval_batch_size"])
+    passes = len(images) + suite_passes(len(images), config["invariance"])
+    fast = for_inference(classifier, passes, config.get("eval_compile", "auto"))  # absent in older checkpoints
+    metrics = test_metrics(fast, images, labels, config["data"]["eval_batch_size"])
     metrics |= {"params/total": count_parameters(classifier.net),
                 "params/trainable": count_parameters(classifier.net, trainable_only=True)}
-    results = run_suite(classifier, images, labels, config["invariance"]) if config["invariance"]["enabled"] else None
+    results = run_suite(fast, images, labels, config["invariance"]) if config["invariance"]["enabled"] else None
     if results:
         write_outputs(results, out_dir)
         metrics |= results["summary"]
