@@ -14,8 +14,6 @@ from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
-from rich.console import Console
-from rich.table import Table
 
 from cnnexp.cli.sweeps import check_sweep
 from cnnexp.config import compose, in_sweep
@@ -93,6 +91,10 @@ def run_job(command: str, job: Callable[[DictConfig], T], cfg: DictConfig) -> T 
 
 
 def print_metrics(title: str, metrics: Mapping[str, Any]) -> None:
+    # Imported here: a refusal never prints a table, and a run prints one only at its end.
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
