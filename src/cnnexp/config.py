@@ -68,7 +68,7 @@ def class_name(target: str) -> str:
 
 
 def register_resolvers() -> None:
-    """${cwd:}, ${stamp:}, ${isatty:}, ${multirun:IN_SWEEP,SINGLE_RUN}, ${class_name:TARGET}."""
+    """${cwd:}, ${stamp:}, ${isatty:}, ${multirun:IN_SWEEP,SINGLE_RUN}, ${class_name:TARGET}, ${sweep_job:}."""
     OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
     # use_cache: Hydra copies a sweep config's resolver cache into every job's config, so launchers
     # whose jobs run further down the process tree (submitit) resolve the same sweep dir.
@@ -78,6 +78,14 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)
     # A run's default name: its network's class, `cnnexp.models.lenet5.LeNet5` -> `lenet5`.
     OmegaConf.register_new_resolver("class_name", class_name, replace=True)
+    # A sweep job's dir and TensorBoard run name: the overrides its sweep varies (cnnexp.cli.sweeps.job_name).
+    OmegaConf.register_new_resolver("sweep_job", _sweep_job, replace=True)
+
+
+def _sweep_job() -> str:
+    from cnnexp.cli.sweeps import job_name  # it imports this module
+
+    return job_name()
 
 
 # The configs name these resolvers, so importing this module (every command does) registers them.

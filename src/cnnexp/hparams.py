@@ -101,13 +101,15 @@ def metric_order(names: Iterable[str]) -> list[str]:
 
 
 def hparam_infos(runs: Sequence[Mapping[str, HParamValue]]):
-    """One column per setting of any run, its domain over the runs, `differs` where the runs differ."""
+    """One column per setting of any run, its domain over the runs, `differs` where the runs that have the
+    setting differ: an option only some models have (n/a in the others) is not marked, so what was swept
+    stays among the first columns TensorBoard ticks (differing first, then by name; five of them)."""
     from tensorboard.plugins.hparams import api_pb2
 
     infos = []
     for name in sorted(set().union(*runs)):
         values = [run.get(name, NA) for run in runs]
-        info = api_pb2.HParamInfo(name=name, differs=len({json.dumps(v) for v in values}) > 1)
+        info = api_pb2.HParamInfo(name=name, differs=len({json.dumps(v) for v in values if v != NA}) > 1)
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             info.type = api_pb2.DATA_TYPE_FLOAT64
             info.domain_interval.min_value, info.domain_interval.max_value = min(values), max(values)

@@ -1,5 +1,5 @@
 """Grid sweeps before they start: the one expansion of a sweep into its points, the points that fail
-validation (listed in one block), and the job count Hydra logs.
+validation (listed in one block), the job count Hydra logs, and each job's name (what the sweep varies).
 
 Invalid points are still launched and fail at once, so cnnexp-report shows them as failed jobs with
 the same error while the valid points run as usual. Plain Python (Hydra, OmegaConf, validation).
@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -36,6 +39,37 @@ def grid(sweeper: Mapping, overrides: Sequence[str]) -> list[list[str]] | None:
     except Exception:  # intervals and other sweeps the grid sweeper refuses: Hydra says so itself
         return None
     return points
+
+
+def swept_keys(points: Sequence[Sequence[str]]) -> set[str]:
+    """The keys whose override is not the same in every point: what the sweep varies."""
+    return {o.split("=", 1)[0] for p in points for o in p if sum(o in q for q in points) < len(points)}
+
+
+@cache
+def _swept_keys_of(multirun_yaml: str, _mtime_ns: int) -> frozenset[str] | None:
+    try:
+        master = OmegaConf.load(multirun_yaml)
+        points = grid(master.hydra.sweeper, list(master.hydra.overrides.task))
+    except Exception:  # not a grid sweep's file, or one this Hydra cannot read: name jobs by all overrides
+        return None
+    return frozenset(swept_keys(points)) if points else None
+
+
+def job_name() -> str:
+    """A sweep job's name, `${sweep_job:}` in its dir (TensorBoard's run name): the overrides the sweep varies,
+    spelled as Hydra's `override_dirname` (`model.pooling=max,seed=0`); the constant ones stay in the `overrides`
+    hparam. Jobs get the grid from the sweep dir's multirun.yaml, which Hydra's grid sweeper writes before any
+    job starts; a sweep without it (another sweeper) or that varies nothing keeps every override."""
+    if not HydraConfig.initialized():  # a config composed outside a command: no job, no overrides
+        return ""
+    hydra = HydraConfig.get()
+    multirun = Path(hydra.sweep.dir) / "multirun.yaml"
+    swept = _swept_keys_of(str(multirun), multirun.stat().st_mtime_ns) if multirun.is_file() else None
+    sep = hydra.job.config.override_dirname
+    keep = (swept or set()) - set(sep.exclude_keys)
+    lines = sorted(o for o in hydra.overrides.task if o.split("=", 1)[0] in keep)
+    return sep.item_sep.join(lines).replace("=", sep.kv_sep) or hydra.job.override_dirname
 
 
 def invalid_points(config_name: str, points: list[list[str]]) -> list[tuple[list[str], str]]:
@@ -71,7 +105,7 @@ def check_sweep(config_name: str, command: str, overrides: Sequence[str], sweepe
     bad = invalid_points(config_name, points) if points else []
     if not bad:
         return
-    swept = {o.split("=", 1)[0] for p in points for o in p if sum(o in q for q in points) < len(points)}
+    swept = swept_keys(points)
     lines = [f"{command}: {len(bad)} of {len(points)} sweep points are invalid; they will be recorded as failed "
              f"jobs and the other {len(points) - len(bad)} run:"]
     for point, reason in bad:

@@ -58,6 +58,7 @@ class Run:
     checkpoint: ModelCheckpoint
     resume_from: Path | None
     settings: dict  # the HParams columns (cnnexp.hparams.settings)
+    tested_step: int = 0  # the global step of the checkpoint `test` read
 
 
 def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, float]:
@@ -184,8 +185,9 @@ def test(run: Run) -> dict[str, float]:
     best = run.checkpoint.best_model_path
     classifier: Classifier = load_classifier(best) if best else run.module.classifier.eval()
     classifier.to(run.trainer.strategy.root_device)
+    run.tested_step = read_checkpoint(best)["global_step"] if best else run.trainer.global_step
     return assess(classifier, run.datamodule.splits["test"], run.config, run.out_dir, _writers(run.trainer),
-                  step=run.trainer.global_step)
+                  step=run.tested_step)
 
 
 def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]:
@@ -201,9 +203,11 @@ def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]
     }
     write_json(run.out_dir / "metrics.json", metrics)
     final = {k: v for k, v in metrics.items() if "/" in k}
+    # What the tested checkpoint measured sits at its step (not after the last epoch); the run's cost at the end.
+    steps = {k: run.trainer.global_step if k.startswith(("time/", "throughput/")) else run.tested_step for k in final}
     for writer in _writers(run.trainer):
         writer.add_custom_scalars(custom_scalars_layout())
-        write_hparams(writer, run.settings, final, new_scalars=final, step=run.trainer.global_step)
+        write_hparams(writer, run.settings, final, new_scalars=steps)
         writer.close()  # its event-writer thread would outlive the run in a process that goes on
     return metrics
 

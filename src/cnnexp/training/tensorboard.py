@@ -1,5 +1,6 @@
-"""What cnnexp writes to TensorBoard beside Lightning's scalars: HParams with the real final metrics,
-the Custom Scalars layout, and views of the tested model (layer table, filters, feature maps)."""
+"""What cnnexp writes to TensorBoard beside Lightning's scalars: the logger (one event file per run), HParams
+with the real final metrics, the Custom Scalars layout, and views of the tested model (layer table, filters,
+feature maps)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 import torch
+from lightning.pytorch import loggers
+from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 from torchvision.utils import make_grid
@@ -16,18 +19,39 @@ from cnnexp.hparams import HParamValue
 from cnnexp.models.summary import layer_rows, markdown_table, planned_modules
 
 
+class TensorBoardLogger(loggers.TensorBoardLogger):
+    """Lightning's TensorBoard logger (conf/logger/tensorboard.yaml) with one event file per run and no `epoch` chart.
+
+    Lightning adds `epoch` to every epoch-end log (LoggerConnector.log_metrics): a chart of the x-axis itself,
+    the first card the Scalars tab shows. Lightning closes the writer when fit ends; cnnexp tests afterwards
+    through the same writer, and a closed SummaryWriter opens a second event file, so the run closes it.
+    """
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        super().log_metrics({k: v for k, v in metrics.items() if k != "epoch"}, step)
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        if self._experiment is not None:
+            self.experiment.flush()
+        if status == "success":
+            self.save()  # hparams.yaml, as Lightning's finalize writes it
+
+
 def write_hparams(writer: SummaryWriter, params: Mapping[str, HParamValue], metrics: Mapping[str, float],
-                  new_scalars: Iterable[str] = (), step: int = 0) -> None:
+                  new_scalars: Mapping[str, int] | Iterable[str] = (), step: int = 0) -> None:
     """Write the HParams session for this run (`cnnexp.hparams.settings`) and its metrics as a text table;
     no experiment summary: one run's would stand for every run's (see cnnexp.hparams).
 
     The HParams tab reads each metric's value from the scalar with the same tag in this run, so the
-    metrics no one logged during training (`new_scalars`) are written as scalars first, at `step`.
+    metrics no one logged during training (`new_scalars`) are written as scalars first, at `step` (or at the
+    step `new_scalars` maps each to).
     Not Lightning's `TensorBoardLogger.log_hyperparams(params, metrics)`: it would log every metric
     again at step 0, a second point beside the per-epoch series of the same tag, and an experiment summary.
     """
-    for tag in new_scalars:
-        writer.add_scalar(tag, metrics[tag], step)
+    steps = new_scalars if isinstance(new_scalars, Mapping) else dict.fromkeys(new_scalars, step)
+    for tag, at in steps.items():
+        writer.add_scalar(tag, metrics[tag], at)
     # The final metrics read as one table (Text tab). They stay scalars too: HParams reads its metric values
     # from scalars only (plugins/hparams/backend_context.py, read_last_scalars).
     writer.add_text("metrics/final", "| metric | value |\n|---|---|\n"
