@@ -109,6 +109,7 @@ def test_hparams_table_shows_short_trial_ids_the_swept_column_and_best_validatio
     # The swept column among the settings, then the metrics, the best-checkpoint validation accuracy first.
     best = header.index("val/acc_best")
     assert header.index("model/pooling") < best and header[best:best + 2] == ["val/acc_best", "test/acc"], header
+    assert "inv/shift_consistency" in header  # ticked: pooling against consistency takes no clicks but the view
     for run in metrics:  # each row shows that run's value from metrics.json (5 significant digits)
         row = cells[cells.index(run):cells.index(run) + len(header)]
         assert float(row[best]) == pytest.approx(metrics[run]["val/acc_best"], rel=1e-4), row

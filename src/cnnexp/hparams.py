@@ -30,8 +30,8 @@ NA = "n/a"
 WIRING = {"_target_", "_partial_", "defaults", "in_channels", "num_classes", "input_size"}
 # Lightning's TensorBoardLogger writes the run's settings (`settings`) to this file beside its events.
 SETTINGS_FILE = "hparams.yaml"
-# The final metrics shown first, in this order; any other final metric follows by name.
-FIRST_METRICS = ("val/acc_best", "test/acc", "test/loss")
+# The final metrics shown first, in this order (TensorBoard ticks the first five); any other follows by name.
+FIRST_METRICS = ("val/acc_best", "test/acc", "inv/shift_consistency", "test/loss")
 EXPERIMENT_SUFFIX = ".cnnexp-experiment"
 
 
