@@ -10,6 +10,7 @@ graph being shared by every model of the same shape.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,8 @@ def for_inference(model: nn.Module, passes: int, mode: str | bool = "auto") -> n
     still exposes the model's attributes (`.preprocess`, `.net`) and parameters."""
     if mode is False or (mode == "auto" and not worth_compiling(passes)):
         return model
+    if next(model.parameters()).is_cuda and importlib.util.find_spec("triton") is None:
+        return model  # inductor generates GPU code with Triton: without it, eager
     return torch.compile(model, dynamic=False)
 
 

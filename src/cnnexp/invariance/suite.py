@@ -57,8 +57,10 @@ def protocol(cfg: Mapping[str, Any], images: int, canvas: int, input_size: int) 
     }
 
 
-def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg: Mapping[str, Any]) -> dict:
-    """Measure `model` (pixel images in [0, 1] -> logits, eval mode) on `images` as `cfg` asks.
+def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg: Mapping[str, Any],
+              clean: torch.Tensor | None = None) -> dict:
+    """Measure `model` (pixel images in [0, 1] -> logits, eval mode) on `images` as `cfg` asks; `clean`:
+    its logits on `images` if already computed (the test's).
 
     A family (shift_x, shift_y, rotate, scale) set to null, or an empty fgsm list, is not measured.
     """
@@ -68,7 +70,7 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     bs, input_size = cfg["batch_size"], model.preprocess.size
     canvas = input_size if cfg["canvas"] == "input" else images.shape[-1]
     move = mover(cfg["shift_mode"], canvas)
-    clean = predict(model, images, bs, softmax=False)
+    clean = predict(model, images, bs, softmax=False) if clean is None else clean[: len(images)]
     correct = clean.argmax(-1) == labels
     results: dict[str, Any] = {"protocol": protocol(cfg, len(labels), canvas, input_size)}
     transforms = TRANSFORMS | {"shift_x": lambda x, v: move(x, v, 0), "shift_y": lambda x, v: move(x, 0, v)}

@@ -26,10 +26,8 @@ from cnnexp.training.checkpoint import load_trained
 from cnnexp.training.tensorboard import log_model, write_hparams
 
 
-def test_metrics(classifier: Classifier, images: torch.Tensor, labels: torch.Tensor,
-                 batch_size: int) -> dict[str, float]:
-    """test/acc and test/loss (mean cross-entropy) of `classifier` on uint8 `images`."""
-    logits = predict(classifier, images, batch_size, softmax=False)
+def test_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """test/acc and test/loss (mean cross-entropy) from a classifier's logits on the test images."""
     return {"test/acc": (logits.argmax(-1) == labels).float().mean().item(),
             "test/loss": F.cross_entropy(logits, labels).item()}
 
@@ -41,10 +39,12 @@ def assess(classifier: Classifier, test: tuple[torch.Tensor, torch.Tensor], conf
     images, labels = test
     passes = len(images) + suite_passes(len(images), config["invariance"])
     fast = for_inference(classifier, passes, config.get("eval_compile", "auto"))  # absent in older checkpoints
-    metrics = test_metrics(fast, images, labels, config["data"]["eval_batch_size"])
+    logits = predict(fast, images, config["data"]["eval_batch_size"], softmax=False)
+    metrics = test_metrics(logits, labels)
     metrics |= {"params/total": count_parameters(classifier.net),
                 "params/trainable": count_parameters(classifier.net, trainable_only=True)}
-    results = run_suite(fast, images, labels, config["invariance"]) if config["invariance"]["enabled"] else None
+    # The suite's untransformed predictions are the test's: computed once.
+    results = run_suite(fast, images, labels, config["invariance"], logits) if config["invariance"]["enabled"] else None
     if results:
         write_outputs(results, out_dir)
         metrics |= results["summary"]
