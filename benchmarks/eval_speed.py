@@ -1,5 +1,5 @@
 """Evaluation speed: a trained LeNet-5 as cnnexp evaluates it (compiled for inference, cnnexp/compiled.py)
-against the same weights in plain eager NCHW, with stored channels_last beside them.
+against the same weights in plain eager NCHW, with eager channels_last beside them.
 
 Every side classifies the official MNIST test images with `predict` (the path of the test and the
 invariance suite) at the same batch size and threads, interleaved: each round times one pass of each
@@ -66,18 +66,19 @@ def main() -> None:
     keep_freed_memory()  # as cnnexp's commands do
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = args.ckpt or quick_checkpoint(args.data_dir, Path(tmp), args.train_size)
-        eager = use_memory_format(load_classifier(ckpt), "contiguous")
+        trained = load_classifier(ckpt)  # its weights in the memory format it was trained in, as cnnexp loads it
+    eager = use_memory_format(copy.deepcopy(trained), "contiguous")
     test = load_split("MNIST", args.data_dir, train=False)
     images = test.images[: args.num_images]
     passes = len(images) + suite_passes(len(images), compose("train", []).invariance)  # cnnexp's test + suite
     print(f"cnnexp-train's test and default suite on {len(images):,} images: {passes:,} image-passes, "
           f"eval_compile=auto compiles: {worth_compiling(passes)}")
     sides = {"eager NCHW": eager, "channels_last": use_memory_format(copy.deepcopy(eager), "channels_last")}
-    for name, model in (("cnnexp (compiled)", eager), ("compiled, 2nd model", copy.deepcopy(eager))):
+    for name, model in (("cnnexp (compiled)", trained), ("compiled, 2nd model", copy.deepcopy(trained))):
         start = time.perf_counter()
         sides[name] = for_inference(model, passes, mode=True)
         predict(sides[name], images[: args.batch_size], args.batch_size)  # dynamo compiles at the first call
-        print(f"{name}: compiled in {time.perf_counter() - start:.1f} s", flush=True)
+        print(f"{name}: compiled in {time.perf_counter() - start:.2f} s", flush=True)
     del sides["compiled, 2nd model"]  # the same graph: timed only for its compile
     for model in sides.values():
         predict(model, images[:2000], args.batch_size)  # warm-up

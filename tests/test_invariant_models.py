@@ -157,5 +157,7 @@ def test_channels_last_stores_4d_weights_nhwc_keeps_p4_and_predicts_the_same(x):
     # The 1-input-channel C1 weight too: .contiguous() would leave its NCHW strides (and its speed).
     assert net.c1.weight.stride() == (25, 1, 5, 1) and net.c3.weight.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(net(x), ref, atol=1e-5, rtol=0)
+    use_memory_format(net, "contiguous")  # and back: the NCHW copy compiled evaluation runs on
+    assert net.c1.weight.stride() == (25, 25, 5, 1) and net.c3.weight.is_contiguous()
     p4 = use_memory_format(LeNet5P4().eval(), "channels_last")  # 5-D weights: left as they are, still runs
     assert p4.c3.weight.dim() == 5 and p4(x).shape == (8, 10)

@@ -216,11 +216,14 @@ def test_lenet5_best_recipe_trains_the_lectures_lenet5(train_cfg):
 
 
 def test_channels_last_run_trains_and_its_checkpoint_loads_channels_last(train_cfg, tmp_path):
-    cfg = train_cfg(*TINY, "memory_format=channels_last")
+    cfg = train_cfg(*TINY)  # channels_last is the default
     metrics = train(cfg)
-    nchw = train_cfg(*TINY)
+    nchw = train_cfg(*TINY, "memory_format=contiguous")
     nchw.paths.output_dir = str(tmp_path / "nchw")
     # The same network and seed: only the last bits of the float sums differ.
     assert metrics["test/acc"] == pytest.approx(train(nchw)["test/acc"], abs=0.02)
     model = cnnexp.load_classifier(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
     assert model.net.c3.weight.is_contiguous(memory_format=torch.channels_last)
+    nchw_model = cnnexp.load_classifier(Path(nchw.paths.output_dir) / "checkpoints" / "last.ckpt")
+    assert nchw_model.net.c3.weight.is_contiguous() and not nchw_model.net.c3.weight.is_contiguous(
+        memory_format=torch.channels_last)
