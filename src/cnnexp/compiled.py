@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from cnnexp.classifier import use_memory_format
+from cnnexp.invariance import FAMILIES
 
 # Seconds a compile costs (see above) and seconds one image-pass saves (1/19.5k - 1/32.7k img/s).
 FIRST_COMPILE_S, LATER_COMPILE_S, SAVED_S_PER_IMAGE = 5.0, 0.3, 20e-6
@@ -30,12 +31,11 @@ def suite_passes(images: int, cfg: Mapping[str, Any]) -> int:
     feature-map check, which run the eager network)."""
     if not cfg["enabled"]:
         return 0
+    from cnnexp.invariance.suite import grid  # the suite imports this module
+
     n = min(images, cfg["num_images"] or images)
     settings = 1 + 2 * 2 + len(cfg["circular_shifts"]) + 3  # clean, consistency x 2 draws x 2 modes, rolls, turns
-    for family in ("shift_x", "shift_y", "rotate", "scale"):
-        spec = cfg[family]
-        if spec is not None:
-            settings += int(round((spec["stop"] - spec["start"]) / spec["step"])) + 1
+    settings += sum(len(grid(cfg[family])) for family in FAMILIES if cfg[family] is not None)
     return settings * n
 
 

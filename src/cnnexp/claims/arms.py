@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from cnnexp.claims.trainings import Run
+from cnnexp.invariance import CURVES
 from cnnexp.stats import t_interval
 
 
@@ -12,7 +13,7 @@ def measuring(*families: str) -> list[str]:
     """Overrides that leave out of an arm's invariance suite the curves (shift_x, shift_y, rotate, scale,
     fgsm) no claim reads of it: each costs a pass over the curve images per setting and is not computed."""
     return [f"invariance.{f}={'[]' if f == 'fgsm' else 'null'}"
-            for f in ("shift_x", "shift_y", "rotate", "scale", "fgsm") if f not in families]
+            for f in CURVES if f not in families]
 
 
 # The lecture's LeNet-5 as `make run` trains it: max pooling, no augmentation (named as the pooling arm it
