@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from cnnexp.cli.common import check_overrides
 from cnnexp.config import CONF_DIR, compose
-from cnnexp.data.datasets import DATASETS
+from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import USER_ERRORS, TrainingDiverged
 from cnnexp.invariance import CANVASES, SHIFT_MODES, SUMMARY_METRICS
 from cnnexp.models.specs import ACTIVATIONS, HEADS, PADDING_MODES, POOLINGS, ROTATION_POOLS, SPECS
@@ -231,8 +231,8 @@ def tiny_run(cfg: DictConfig, data_dir: Path, work: Path) -> None:
         cfg.paths.data_dir = str(data_dir)
         cfg.paths.output_dir = str(work)
         cfg.trainer.max_epochs = 1
-        if cfg.data.train_size is None:
-            cfg.data.train_size = TINY_TRAIN
+        if cfg.data.train_size is None:  # what validation left after val_size, if fewer than TINY_TRAIN
+            cfg.data.train_size = min(TINY_TRAIN, SOURCES[cfg.data.name].train_images - cfg.data.val_size)
         cfg.trainer.limit_train_batches = cfg.trainer.accumulate_grad_batches
         cfg.trainer.limit_val_batches = 1
         if cfg.invariance.enabled:

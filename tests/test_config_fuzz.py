@@ -49,6 +49,8 @@ FOUND = [
     (("+trainer.gradient_clip_val=0.5",), "accepted", ""),
     (("data.train_size=55000", "data.batch_size=4096"), "accepted", ""),  # more than the scarcest class holds
     (("trainer.precision=bf16-mixed", "model=lenet5_aps"), "accepted", ""),
+    # 2026-12-06: the tiny run's own 200-image subset, where validation leaves 11 (a fault of the harness).
+    (("data.val_size=59989",), "accepted", ""),
 ]
 
 
