@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from cnnexp.claims.arms import BASELINE
+from cnnexp.claims.arms import APS_ARM, BASELINE, MLP, P4
 from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, all_claims
 from cnnexp.claims.trainings import Run, Runs, as_overrides
 from cnnexp.claims.verdict import combine, greater
@@ -167,6 +167,35 @@ def test_claims_trainings_log_to_short_tensorboard_run_names(tmp_path, data_dir)
         tb = OmegaConf.to_container(cfg.logger.tensorboard, resolve=True)
         assert Path(tb["save_dir"], tb["name"], tb["version"]) == tmp_path / "tensorboard" / "pool-max" / f"seed{seed}"
     assert not stale.exists()
+
+
+def test_workers_get_the_longest_trainings_first(tmp_path, data_dir, monkeypatch):
+    """Submitted in order of the model's forward FLOPs, so a two-worker pool ends on short trainings."""
+    from concurrent.futures import Future
+
+    from cnnexp.claims import trainings
+
+    submitted = []
+
+    class Pool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, config):
+            submitted.append(config["model"]["_target_"].rsplit(".", 1)[-1] + ":" + config["model"].get("pooling", ""))
+            done = Future()
+            done.set_result(0.0)
+            return done
+
+    monkeypatch.setattr(trainings, "ProcessPoolExecutor", Pool)
+    Runs(tmp_path, [0], [], data_dir, workers=2).train_missing([MLP, BASELINE, APS_ARM, P4])
+    assert submitted == ["LeNet5:aps", "LeNet5P4:max", "LeNet5:max", "MLP:"]
 
 
 def test_profile_values_become_train_overrides():

@@ -114,14 +114,17 @@ class Runs:
                 for seed, run_dir, cfg in self.configs(arm, overrides) if not (run_dir / "metrics.json").is_file()]
         if self.workers < 2 or len(todo) < 2:
             return  # get() trains them in this process, one by one
+        # Resolved here, where Hydra is set up; longest first, so that no long training is left for the end.
+        todo = [(arm, seed, run_dir, OmegaConf.to_container(cfg, resolve=True)) for arm, seed, run_dir, cfg in todo]
+        flops = {json.dumps(c["model"], sort_keys=True): forward_flops(c) for *_, c in todo}
+        todo.sort(key=lambda job: -flops[json.dumps(job[3]["model"], sort_keys=True)])
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         log.info("claims: %d trainings in %d worker processes, %d torch thread(s) each", len(todo), self.workers,
                  threads)
         with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             jobs = {}
-            for arm, seed, run_dir, cfg in todo:
+            for arm, seed, run_dir, config in todo:
                 run_dir.mkdir(parents=True, exist_ok=True)
-                config = OmegaConf.to_container(cfg, resolve=True)  # resolved here, where Hydra is set up
                 config["threads"] = threads
                 jobs[pool.submit(_train_one, config)] = (arm, seed, run_dir)
             for job in as_completed(jobs):
@@ -160,6 +163,21 @@ class Runs:
             runs.append(Run(arm, seed, run_dir, metrics, invariance))
         self._done[arm] = runs
         return runs
+
+
+def forward_flops(config: dict) -> int:
+    """Floating-point operations of the model's forward pass on one image (resolved run config): every claims
+    training has the same data and epochs, so they order the trainings by time."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnexp.classifier import build_classifier
+
+    model = build_classifier(config)
+    data = config["data"]
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, data["channels"], data["image_size"], data["image_size"]))
+    return counter.get_total_flops()
 
 
 def _train_one(config: dict) -> float:
