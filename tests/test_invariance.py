@@ -114,6 +114,16 @@ def test_suite_files_follow_the_schema(tmp_path):
     assert (tmp_path / "invariance.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize("shift_x", [{"start": -2, "stop": 2, "step": 2}, {"start": 3, "stop": 3, "step": 1}])
+def test_stability_is_measured_between_1px_neighbours_only(shift_x):
+    """P(top-1 change) between 1-px neighbours: not from a coarser grid, nor from a single shift (no neighbours)."""
+    model = Classifier(Preprocess([0.13], [0.31], size=32), LeNet5()).eval()
+    images = torch.randint(0, 256, (20, 1, 28, 28), dtype=torch.uint8)
+    results = run_suite(model, images, torch.randint(0, 10, (20,)), {**QUICK, "shift_x": shift_x})
+    assert "stability" not in results and "inv/p_top1_change_1px" not in results["summary"]
+    assert results["shift_x"]["values"] == grid(shift_x)
+
+
 def test_augmentation_is_seeded_by_step_and_off_by_default():
     x = torch.rand(16, 1, 28, 28)
     assert BatchAugment()(x, step=3) is x

@@ -80,7 +80,7 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
         accs, probs = accuracy_curve(model, images, labels, transforms[family], values, bs)
         same = [(p.argmax(-1) == clean.argmax(-1)).float().mean().item() for p in probs]
         results[family] = {"values": values, "acc": accs, "agreement": same}
-        if family == "shift_x":
+        if family == "shift_x" and len(values) > 1 and cfg[family]["step"] == 1:  # it compares 1-px neighbours
             results["stability"] = shift_stability(probs)
     if cfg["fgsm"]:
         eps = list(cfg["fgsm"])
