@@ -253,7 +253,10 @@ def tiny_run(cfg: DictConfig, data_dir: Path, work: Path) -> None:
 
 def outcome(case: Case, data_dir: Path) -> Outcome:
     """What cnnexp does with `case`; `failed` carries what went wrong."""
-    checked = check(case)
+    try:
+        checked = check(case)
+    except Exception as e:  # the checks themselves raised: the user sees a traceback
+        return Outcome("failed", f"in validation: {type(e).__name__}: {' '.join(str(e).split())[:300]}")
     if isinstance(checked, str):
         try:
             return Outcome("refused", check_refusal(case, checked))

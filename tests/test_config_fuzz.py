@@ -54,6 +54,8 @@ FOUND = [
     # 2026-12-06: a one-value shift_x curve had no 1-px neighbours for the stability measure (a traceback).
     (("invariance.shift_x={start:3,stop:3,step:1}",), "accepted", ""),
     (("invariance.shift_x.step=1000000000000",), "accepted", ""),
+    # 2026-12-06: a mapping where a metric's name belongs (validation's own TypeError, which stopped the campaign).
+    (("optimized_metric={a:1}",), "refused", "optimized_metric={'a': 1}: not a metric of this run"),
 ]
 
 

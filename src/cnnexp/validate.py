@@ -358,7 +358,7 @@ def check_optimized_metric(cfg: Mapping) -> None:
     metric = _get(cfg, "optimized_metric")
     if metric in SELECTABLE:
         return
-    if metric in METRICS or metric in SUMMARY_METRICS:
+    if isinstance(metric, str) and (metric in METRICS or metric in SUMMARY_METRICS):  # {a: 1} is no dict key
         raise ConfigError(f"optimized_metric={metric!r}: measured on the official test set, which reports and "
                           f"never selects; use val/acc_best (or one of {', '.join(SELECTABLE[1:])})")
     raise ConfigError(f"optimized_metric={metric!r}: not a metric of this run; one of {', '.join(SELECTABLE)}")
