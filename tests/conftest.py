@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,13 +23,23 @@ from cnnexp.config import compose
 REPO = Path(__file__).resolve().parents[1]
 
 
+@contextlib.contextmanager
+def fetch_lock(path: Path):
+    """One xdist worker at a time checks and fetches the data: the others then find it verified."""
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / ".fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Real MNIST, verified by md5; fetched through the normal routes the first time."""
     from cnnexp.data.datasets import ensure_files
 
     path = Path(os.environ.get("CNNEXP_DATA_DIR", REPO / "data"))
-    ensure_files("mnist", path)
+    with fetch_lock(path):
+        ensure_files("mnist", path)
     return path
 
 
@@ -29,7 +48,8 @@ def fashion_dir(data_dir) -> Path:
     """Real Fashion-MNIST, verified by md5, beside MNIST; fetched through the normal routes once."""
     from cnnexp.data.datasets import ensure_files
 
-    ensure_files("fashion_mnist", data_dir)
+    with fetch_lock(data_dir):
+        ensure_files("fashion_mnist", data_dir)
     return data_dir
 
 
@@ -59,3 +79,60 @@ def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig
 @pytest.fixture
 def train_cfg(tmp_path, data_dir):
     return lambda *overrides: compose_train(tmp_path, data_dir, *overrides)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(base: str, route: str, **params) -> object:
+    query = urllib.parse.urlencode({k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()})
+    with urllib.request.urlopen(f"{base}{route}?{query}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        try:
+            get(base, "/data/runs")
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "tensorboard did not answer"
+            time.sleep(0.5)
+
+
+def train(cwd, *overrides: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", *overrides, "data.train_size=300",
+                           "data.val_size=300", "trainer.max_epochs=1", "invariance=quick",
+                           "invariance.num_images=100"],
+                          cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.fixture(scope="session")
+def sweep(tmp_path_factory, data_dir):
+    """For the TensorBoard modules: a 2-job pooling sweep, then an MLP run in the same folder and cnnexp-report
+    over the three; TensorBoard on it. Yields (its URL, {TensorBoard run: metrics.json}, the folder)."""
+    tmp_path = tmp_path_factory.mktemp("tb")
+    train(tmp_path, "-m", "hydra/launcher=joblib", "model.pooling=max,avg", f"paths.data_dir={data_dir}")
+    (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
+    train(tmp_path, "model=mlp", f"paths.data_dir={data_dir}", f"hydra.run.dir={sweep_dir / 'mlp'}")
+    report = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(sweep_dir)], capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr[-2000:]
+    metrics = {str(events.parent.relative_to(sweep_dir)): json.loads((job / "metrics.json").read_text())
+               for job in [*sweep_dir.glob("[0-9]*"), sweep_dir / "mlp"] for events in job.rglob("events.out.*")}
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    tb = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(sweep_dir), "--host", "127.0.0.1",
+                           "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until_up(base, tb)
+        yield base, metrics, sweep_dir
+    finally:
+        tb.terminate()
+        tb.wait(timeout=30)

@@ -24,11 +24,14 @@ for _ in range(3):
 """
 
 
-def page_faults(keep: bool) -> list[int]:
-    """Minor page faults of each of three passes after a warm-up, in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", SCRIPT.format(keep=keep)], capture_output=True, text=True,
-                         check=True)
-    return [int(n) for n in out.stdout.split()]
+def page_faults(keep: bool, processes: int = 3) -> list[int]:
+    """Minor page faults of each of three passes after a warm-up, in each of `processes` fresh processes
+    (started together: most of each one's time is importing torch)."""
+    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT.format(keep=keep)], stdout=subprocess.PIPE, text=True)
+             for _ in range(processes)]
+    outs = [p.communicate()[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    return [int(n) for out in outs for n in out.split()]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
@@ -36,6 +39,5 @@ def test_inference_at_batch_1000_stops_faulting_in_pages():
     # 3 batches of 1000 through LeNet-5 touch ~100 MB of buffers. Whether a pass faults in fresh pages
     # depends on the heap's layout at start, so each side is three processes of three passes: glibc's
     # defaults gave 12k-42k faults in most passes (0 in some processes), the setting at most ~2k.
-    default = [n for _ in range(3) for n in page_faults(False)]
-    kept = [n for _ in range(3) for n in page_faults(True)]
+    default, kept = page_faults(False), page_faults(True)
     assert max(default) > 10_000 and max(kept) < 5_000, (default, kept)

@@ -102,6 +102,23 @@ def test_compile_only_where_the_images_repay_it():
     assert suite_passes(10_000, _suite_config("invariance.num_images=300", "invariance.rotate=null")) == 58 * 300
 
 
+def test_one_process_compiles_every_model_it_evaluates():
+    # A claims worker evaluates a dozen models in turn: past dynamo's default limit of 8 graphs per forward,
+    # the later ones silently ran eagerly.
+    import torch._dynamo
+
+    from cnnexp.classifier import Classifier, Preprocess
+    from cnnexp.compiled import for_inference
+
+    torch._dynamo.utils.counters.clear()
+    for classes in range(1, 11):  # small nets, cheap to compile: the limit counts graphs, whatever their size
+        model = Classifier(Preprocess([0.5], [0.5], 28), torch.nn.Sequential(torch.nn.Flatten(),
+                                                                             torch.nn.Linear(784, classes))).eval()
+        with torch.inference_mode():
+            for_inference(model, passes=0, mode=True)(torch.zeros(4, 1, 28, 28))
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 10
+
+
 @pytest.mark.slow
 def test_compiled_evaluation_gives_the_eager_results(trained, data_dir):
     import torch._dynamo

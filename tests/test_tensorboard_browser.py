@@ -15,10 +15,8 @@ import time
 
 import pytest
 
-from tests.test_tensorboard_http import sweep  # noqa: F401  (the same small sweep, built again for this module)
-
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tensorboard"),
               pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (Debian: apt-get install "
                                                           "chromium): this check needs a real browser")]
 
@@ -96,7 +94,7 @@ def browser(tmp_path):
     b.close()
 
 
-def test_hparams_table_shows_short_trial_ids_the_swept_column_and_best_validation(sweep, browser, tmp_path):  # noqa: F811
+def test_hparams_table_shows_short_trial_ids_the_swept_column_and_best_validation(sweep, browser, tmp_path):
     base, metrics, _ = sweep
     page = browser.open(f"{base}/#hparams")
     cells = browser.wait_for(page, HPARAMS_CELLS, lambda cells: set(metrics) <= set(cells))
@@ -115,7 +113,7 @@ def test_hparams_table_shows_short_trial_ids_the_swept_column_and_best_validatio
         assert float(row[best]) == pytest.approx(metrics[run]["val/acc_best"], rel=1e-4), row
 
 
-def test_scalars_tab_has_no_epoch_chart(sweep, browser, tmp_path):  # noqa: F811
+def test_scalars_tab_has_no_epoch_chart(sweep, browser, tmp_path):
     """Lightning's `epoch` (the x-axis itself) was the first chart anyone saw."""
     base, _, _ = sweep
     page = browser.open(f"{base}/#scalars")
