@@ -43,6 +43,8 @@ TRAIN_OVERRIDES = [
     ("invariance.canvas=32", "invariance.canvas=32: must be one of image, input"),
     ("invariance.rotate={start:10,stop:0,step:5}", "invariance.rotate={'start': 10, 'stop': 0, 'step': 5}: must be"),
     ("invariance.circular_shifts=[1.5]", "invariance.circular_shifts=[1.5]: must be a list of integers"),
+    ("invariance.measures=[consistency,turns]",
+     "invariance.measures=['consistency', 'turns']: must be a list of consistency, circular_consistency"),
     ("model.kernal_size=3", "Could not override 'model.kernal_size'"),  # a typo in the key
     ("model=lenet7", "Could not find 'model/lenet7'; available options in 'model': cnn; lenet5"),
     ("model.kernel_size=[", "no viable alternative at input '['"),

@@ -9,6 +9,7 @@ from torch import nn
 
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.data.augment import BatchAugment
+from cnnexp.invariance import MEASURES
 from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
 from cnnexp.invariance.metrics import accuracy_curve, fgsm_curve, shift_consistency, shift_stability
 from cnnexp.invariance.outputs import write_outputs
@@ -95,7 +96,7 @@ QUICK = {"num_images": None, "batch_size": 50, "shift_x": {"start": -2, "stop": 
          "shift_y": {"start": -2, "stop": 2, "step": 1}, "rotate": {"start": -90, "stop": 90, "step": 45},
          "scale": {"start": 0.5, "stop": 1.5, "step": 0.5}, "fgsm": [0.0, 0.1], "consistency_max_shift": 2,
          "equivariance_images": 10, "equivariance_shifts": [1, 2], "seed": 0, "shift_mode": "zero",
-         "canvas": "image", "circular_shifts": [1, 4]}
+         "canvas": "image", "circular_shifts": [1, 4], "measures": list(MEASURES)}
 
 
 def test_suite_files_follow_the_schema(tmp_path):
@@ -112,6 +113,40 @@ def test_suite_files_follow_the_schema(tmp_path):
     assert {"family", "value", "metric", "number"} == set(rows[0])
     assert any(r["family"] == "rotate" and r["value"] == "45" and r["metric"] == "acc" for r in rows)
     assert (tmp_path / "invariance.png").read_bytes()[:4] == b"\x89PNG"
+
+
+class Counting(Classifier):
+    """A classifier that counts the images its forward pass sees."""
+
+    seen = 0
+
+    def forward(self, x):
+        self.seen += len(x)
+        return super().forward(x)
+
+
+def test_left_out_measures_are_not_computed_and_identities_reuse_the_clean_pass(tmp_path):
+    torch.manual_seed(0)
+    images, labels = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8), torch.randint(0, 10, (40,))
+    runs = {}
+    for measures in (list(MEASURES), []):
+        torch.manual_seed(1)
+        model = Counting(Preprocess([0.13], [0.31], size=32), LeNet5()).eval()
+        runs[len(measures)] = run_suite(model, images, labels, {**QUICK, "measures": measures, "fgsm": []}), model.seen
+    (full, full_seen), (bare, bare_seen) = runs[len(MEASURES)], runs[0]
+    assert not set(MEASURES) & set(bare)
+    assert {"inv/shift_consistency", "inv/circular_consistency", "inv/quarter_turn_acc"}.isdisjoint(bare["summary"])
+    for family in ("shift_x", "shift_y", "rotate", "scale"):
+        assert bare[family] == full[family]
+    write_outputs(bare, tmp_path)  # the files without the left-out parts
+    # The clean pass, then each curve's settings but its identity (0 px, 0 degrees, scale 1): 4 + 4 + 4 + 2.
+    assert bare_seen == 40 * (1 + 14)
+    # Consistency: 2 draws in each of 2 modes; 2 circular shifts; 3 quarter turns.
+    assert full_seen - bare_seen == 40 * (4 + 2 + 3)
+    torch.manual_seed(1)
+    model = Counting(Preprocess([0.13], [0.31], size=32), LeNet5()).eval()
+    accs, _ = accuracy_curve(model, images, labels, TRANSFORMS["rotate"], [0.0])
+    assert [accs[0]] == [a for v, a in zip(full["rotate"]["values"], full["rotate"]["acc"]) if v == 0]
 
 
 @pytest.mark.parametrize("shift_x", [{"start": -2, "stop": 2, "step": 2}, {"start": 3, "stop": 3, "step": 1}])

@@ -142,9 +142,19 @@ def test_dense_max_is_stride_1_max_pooling(size):
     from cnnexp.models.layers import dense_max
 
     x = torch.randn(2, 3, 11, 11)
-    assert torch.equal(dense_max(x, size), max_pool2d(x, size, 1))
     wrapped = pad(x, (0, size - 1, 0, size - 1), mode="circular")
-    assert torch.equal(dense_max(x, size, circular=True), max_pool2d(wrapped, size, 1))
+    for circular, padded in ((False, x), (True, wrapped)):
+        reference = max_pool2d(padded, size, 1)
+        assert torch.equal(dense_max(x, size, circular), reference)  # without gradients: the running maximum
+        # Under autograd (training): the same values, and max pooling's gradient.
+        leaf, ref_leaf = x.clone().requires_grad_(), x.clone().requires_grad_()
+        out = dense_max(leaf, size, circular)
+        assert torch.equal(out, reference)
+        weights = torch.randn_like(out)
+        (out * weights).sum().backward()
+        ref_in = pad(ref_leaf, (0, size - 1, 0, size - 1), mode="circular") if circular else ref_leaf
+        (max_pool2d(ref_in, size, 1) * weights).sum().backward()
+        assert torch.allclose(leaf.grad, ref_leaf.grad, atol=1e-6)
 
 
 def test_channels_last_stores_4d_weights_nhwc_keeps_p4_and_predicts_the_same(x):

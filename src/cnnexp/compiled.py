@@ -33,11 +33,17 @@ def suite_passes(images: int, cfg: Mapping[str, Any]) -> int:
     feature-map check, which run the eager network)."""
     if not cfg["enabled"]:
         return 0
-    from cnnexp.invariance.suite import grid  # the suite imports this module
+    from cnnexp.invariance.suite import IDENTITY, grid, identity_is_clean  # the suite imports this module
 
     n = min(images, cfg["num_images"] or images)
-    settings = 1 + 2 * 2 + len(cfg["circular_shifts"]) + 3  # clean, consistency x 2 draws x 2 modes, rolls, turns
-    settings += sum(len(grid(cfg[family])) for family in FAMILIES if cfg[family] is not None)
+    measures = cfg["measures"]
+    per_measure = {"consistency": 2, "circular_consistency": 2, "circular_shifts": len(cfg["circular_shifts"]),
+                   "quarter_turns": 3}  # consistency: 2 draws
+    settings = 1 + sum(per_measure.get(m, 0) for m in measures)  # the clean pass, then every measure's
+    for family in (f for f in FAMILIES if cfg[f] is not None):
+        values = grid(cfg[family])
+        reused = IDENTITY[family] in values and identity_is_clean(family, cfg)
+        settings += len(values) - reused  # the identity's predictions are the clean pass's
     return settings * n
 
 

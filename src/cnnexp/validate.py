@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import ConfigError
-from cnnexp.invariance import CANVASES, FAMILIES, MAX_POINTS, MIN_STEP, SHIFT_MODES, SUMMARY_METRICS
+from cnnexp.invariance import CANVASES, FAMILIES, MAX_POINTS, MEASURES, MIN_STEP, SHIFT_MODES, SUMMARY_METRICS
 from cnnexp.models.specs import SPECS, ModelSpec, ShapeError
 from cnnexp.training import METRICS, SELECTABLE
 
@@ -265,6 +265,9 @@ def check_invariance(cfg: Mapping) -> None:
         if not isinstance(values, list | tuple) or not all(ok(v) for v in values):
             kind = "numbers" if key == "fgsm" else "integers"
             raise ConfigError(f"invariance.{key}={values!r}: must be a list of {kind}")
+    measures = _get(cfg, "invariance.measures")
+    if not isinstance(measures, list | tuple) or not all(isinstance(m, str) and m in MEASURES for m in measures):
+        raise ConfigError(f"invariance.measures={measures!r}: must be a list of {', '.join(MEASURES)} (any of them)")
 
 
 def check_trainer(cfg: Mapping) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -36,11 +36,14 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000,
 
 
 def accuracy_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, transform: Transform,
-                   values: Sequence[float], batch_size: int = 1000) -> tuple[list[float], list[torch.Tensor]]:
-    """Accuracy at every magnitude in `values`, and the probabilities behind it."""
+                   values: Sequence[float], batch_size: int = 1000,
+                   known: Mapping[float, torch.Tensor] | None = None) -> tuple[list[float], list[torch.Tensor]]:
+    """Accuracy at every magnitude in `values`, and the probabilities behind it; `known`: {value: probabilities}
+    already computed (the identity's: the untransformed predictions)."""
     accs, probs = [], []
+    known = known or {}
     for v in values:
-        p = predict(model, images, batch_size, lambda x, v=v: transform(x, v))
+        p = known[v] if v in known else predict(model, images, batch_size, lambda x, v=v: transform(x, v))
         accs.append((p.argmax(-1) == labels).float().mean().item())
         probs.append(p)
     return accs, probs

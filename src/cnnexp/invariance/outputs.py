@@ -26,15 +26,15 @@ def curves(results: dict) -> list[str]:
 
 def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
     rows = []
-    for family in [*curves(results), "circular_shifts"]:
+    for family in [*curves(results), *(["circular_shifts"] if "circular_shifts" in results else [])]:
         curve = results[family]
         for metric in ("acc", "loss", "agreement", "max_logit_change"):
             rows += [(family, v, metric, n) for v, n in zip(curve["values"], curve.get(metric, []))]
-    turns = results["quarter_turns"]
+    turns = results.get("quarter_turns", {"k": []})
     for metric in ("acc", "agreement", "max_logit_change"):
-        rows += [("quarter_turns", k, metric, n) for k, n in zip(turns["k"], turns[metric])]
+        rows += [("quarter_turns", k, metric, n) for k, n in zip(turns["k"], turns.get(metric, []))]
     for name in ("consistency", "circular_consistency"):
-        part = results[name]
+        part = results.get(name, {})
         rows += [(name, part["max_shift"], key, part[key]) for key in ("value", "correct", "incorrect") if key in part]
     rows += [("stability", 1, k, v) for k, v in results.get("stability", {}).items()]
     rows += [("summary", "", k, v) for k, v in results["summary"].items()]

@@ -27,6 +27,14 @@ from cnnexp.invariance.metrics import (
 from cnnexp.invariance.transforms import TRANSFORMS, quarter_turn, shift, to_canvas
 
 QUARTER_TURNS = (1, 2, 3)
+# Each family's setting that leaves the image as it is: its predictions are the untransformed ones, not recomputed.
+IDENTITY = {"shift_x": 0, "shift_y": 0, "rotate": 0, "scale": 1}
+
+
+def identity_is_clean(family: str, cfg: Mapping[str, Any]) -> bool:
+    """Whether `family` at its identity feeds the network the untransformed images (a shift on the padded
+    input's canvas hands it another tensor, even at 0 px)."""
+    return cfg["canvas"] == "image" or family not in ("shift_x", "shift_y")
 
 
 def grid(spec: Mapping[str, float]) -> list[float]:
@@ -62,7 +70,8 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     """Measure `model` (pixel images in [0, 1] -> logits, eval mode) on `images` as `cfg` asks; `clean`:
     its logits on `images` if already computed (the test's).
 
-    A family (shift_x, shift_y, rotate, scale) set to null, or an empty fgsm list, is not measured.
+    A family (shift_x, shift_y, rotate, scale) set to null, an empty fgsm list, or a measure left out of
+    `measures` is not measured.
     """
     start = time.perf_counter()
     if cfg.get("num_images"):
@@ -75,9 +84,10 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     results: dict[str, Any] = {"protocol": protocol(cfg, len(labels), canvas, input_size)}
     transforms = TRANSFORMS | {"shift_x": lambda x, v: move(x, v, 0), "shift_y": lambda x, v: move(x, 0, v)}
     families = [f for f in FAMILIES if cfg[f] is not None]
+    untransformed = {f: {IDENTITY[f]: clean.softmax(-1)} for f in families if identity_is_clean(f, cfg)}
     for family in families:
         values = grid(cfg[family])
-        accs, probs = accuracy_curve(model, images, labels, transforms[family], values, bs)
+        accs, probs = accuracy_curve(model, images, labels, transforms[family], values, bs, untransformed.get(family))
         same = [(p.argmax(-1) == clean.argmax(-1)).float().mean().item() for p in probs]
         results[family] = {"values": values, "acc": accs, "agreement": same}
         if family == "shift_x" and len(values) > 1 and cfg[family]["step"] == 1:  # it compares 1-px neighbours
@@ -86,38 +96,47 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
         eps = list(cfg["fgsm"])
         accs, losses = fgsm_curve(eager(model), images, labels, eps, bs)  # gradients: the eager network
         results["fgsm"] = {"values": eps, "acc": accs, "loss": losses}
+    measures = set(cfg["measures"])
     k = cfg["consistency_max_shift"]
     consistency = functools.partial(shift_consistency, model, images, k, cfg["seed"], bs, correct=correct)
-    results["consistency"] = {"max_shift": k, "images": len(labels), **consistency(move=move)}
+    if "consistency" in measures:
+        results["consistency"] = {"max_shift": k, "images": len(labels), **consistency(move=move)}
     circular = mover("circular", input_size)
-    same_measure = cfg["shift_mode"] == "circular" and canvas == input_size
-    results["circular_consistency"] = dict(results["consistency"]) if same_measure else {
-        "max_shift": k, "images": len(labels), **consistency(move=circular)}
+    if "circular_consistency" in measures:
+        same_measure = cfg["shift_mode"] == "circular" and canvas == input_size and "consistency" in results
+        results["circular_consistency"] = dict(results["consistency"]) if same_measure else {
+            "max_shift": k, "images": len(labels), **consistency(move=circular)}
     compared = ("agreement", "max_logit_change", "changed")
-    rolls = [agreement(model, images, clean, lambda x, s=s: circular(x, s, 0), bs) for s in cfg["circular_shifts"]]
-    results["circular_shifts"] = {"values": list(cfg["circular_shifts"]),
-                                  **{key: [r[key] for r in rolls] for key in compared}}
-    turns = [agreement(model, images, clean, lambda x, k=k: quarter_turn(x, k), bs) for k in QUARTER_TURNS]
-    results["quarter_turns"] = {
-        "k": list(QUARTER_TURNS), "upright_acc": correct.float().mean().item(),
-        "acc": [(t["logits"].argmax(-1) == labels).float().mean().item() for t in turns],
-        **{key: [t[key] for t in turns] for key in compared},
-        "confusion_6_9": {"clean": confusion_pair(labels, clean.argmax(-1)),
-                          "half_turn": confusion_pair(labels, turns[1]["logits"].argmax(-1))},
-    }
-    x_net = model.preprocess(images[: cfg["equivariance_images"]].float().div(255).to(next(model.parameters()).device))
-    results["equivariance"] = equivariance_errors(model.net, planned_layers(model.net), x_net,
-                                                  cfg["equivariance_shifts"])
+    if "circular_shifts" in measures:
+        rolls = [agreement(model, images, clean, lambda x, s=s: circular(x, s, 0), bs) for s in cfg["circular_shifts"]]
+        results["circular_shifts"] = {"values": list(cfg["circular_shifts"]),
+                                      **{key: [r[key] for r in rolls] for key in compared}}
+    if "quarter_turns" in measures:
+        turns = [agreement(model, images, clean, lambda x, k=k: quarter_turn(x, k), bs) for k in QUARTER_TURNS]
+        results["quarter_turns"] = {
+            "k": list(QUARTER_TURNS), "upright_acc": correct.float().mean().item(),
+            "acc": [(t["logits"].argmax(-1) == labels).float().mean().item() for t in turns],
+            **{key: [t[key] for t in turns] for key in compared},
+            "confusion_6_9": {"clean": confusion_pair(labels, clean.argmax(-1)),
+                              "half_turn": confusion_pair(labels, turns[1]["logits"].argmax(-1))},
+        }
+    if "equivariance" in measures:
+        device = next(model.parameters()).device
+        x_net = model.preprocess(images[: cfg["equivariance_images"]].float().div(255).to(device))
+        results["equivariance"] = equivariance_errors(model.net, planned_layers(model.net), x_net,
+                                                      cfg["equivariance_shifts"])
     summary = {f"inv/{f}_auc": normalized_auc(results[f]["values"], results[f]["acc"])
                for f in CURVES if f in results}
     summary |= {f"inv/{f}_worst_acc": min(results[f]["acc"]) for f in families}
-    summary["inv/shift_consistency"] = results["consistency"]["value"]
-    summary["inv/circular_consistency"] = results["circular_consistency"]["value"]
+    for name, key in (("consistency", "inv/shift_consistency"), ("circular_consistency", "inv/circular_consistency")):
+        if name in results:
+            summary[key] = results[name]["value"]
     if "stability" in results:
         summary["inv/p_top1_change_1px"] = results["stability"]["p_top1_change"]
-    turned = results["quarter_turns"]
-    summary["inv/quarter_turn_acc"] = (turned["acc"][0] + turned["acc"][2]) / 2  # +-90 degrees
-    summary["inv/quarter_turn_agreement"] = sum(turned["agreement"]) / len(QUARTER_TURNS)
+    if "quarter_turns" in results:
+        turned = results["quarter_turns"]
+        summary["inv/quarter_turn_acc"] = (turned["acc"][0] + turned["acc"][2]) / 2  # +-90 degrees
+        summary["inv/quarter_turn_agreement"] = sum(turned["agreement"]) / len(QUARTER_TURNS)
     summary["inv/suite_s"] = time.perf_counter() - start
     results["summary"] = summary
     return results

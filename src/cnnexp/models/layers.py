@@ -77,9 +77,16 @@ class APSPool(nn.Module):
 
 
 def dense_max(x: torch.Tensor, size: int, circular: bool = False) -> torch.Tensor:
-    """Max pooling with kernel `size` and stride 1, as a running maximum of shifted slices, separably:
-    the same values as max_pool2d(x, size, 1) (on x circularly padded right and bottom by size - 1 if
-    `circular`, which keeps the size), ~9x faster on a 2-core CPU."""
+    """Max pooling with kernel `size` and stride 1 (on x circularly padded right and bottom by size - 1 if
+    `circular`, which keeps the size). Without gradients, a running maximum of shifted slices, separably:
+    the same values as max_pool2d, 15-50x faster (LeNet-5's maps, batch 64-1000, 1-2 threads). Under
+    autograd, max_pool2d itself, whose backward is cheaper: forward and backward 2.0-5.4x faster (1.1x
+    circular) at batch 64, channels_last, 1 thread (2026-12-06). Same values; on a tie its gradient goes to one
+    input instead of being split, and after a ReLU the tied inputs are zeros, whose gradient is 0 anyway."""
+    if x.requires_grad and torch.is_grad_enabled():
+        if circular:
+            x = F.pad(x, (0, size - 1, 0, size - 1), mode="circular")
+        return F.max_pool2d(x, size, 1)
     for dim in (-1, -2):
         if circular:
             x = functools.reduce(torch.maximum, [x.roll(-a, dim) for a in range(size)])
