@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,23 @@ from omegaconf import DictConfig, open_dict
 from cnnexp.config import compose
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills once per test session, by the first xdist worker that asks (the others wait for
+    it): xdist's recipe for a session fixture (its loadgroup, which would send the users to one worker, does
+    not group under pytest 9)."""
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root  # the workers' common folder
+    path = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / f"{name}.done").exists():
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir()
+            build(path)
+            (root / f"{name}.done").touch()
+    return path
 
 
 @contextlib.contextmanager
@@ -116,13 +135,18 @@ def train(cwd, *overrides: str) -> None:
 @pytest.fixture(scope="session")
 def sweep(tmp_path_factory, data_dir):
     """For the TensorBoard modules: a 2-job pooling sweep, then an MLP run in the same folder and cnnexp-report
-    over the three; TensorBoard on it. Yields (its URL, {TensorBoard run: metrics.json}, the folder)."""
-    tmp_path = tmp_path_factory.mktemp("tb")
-    train(tmp_path, "-m", "hydra/launcher=joblib", "model.pooling=max,avg", f"paths.data_dir={data_dir}")
-    (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
-    train(tmp_path, "model=mlp", f"paths.data_dir={data_dir}", f"hydra.run.dir={sweep_dir / 'mlp'}")
-    report = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(sweep_dir)], capture_output=True, text=True)
-    assert report.returncode == 0, report.stderr[-2000:]
+    over the three (built once per test session); TensorBoard on it. Yields (its URL, {TensorBoard run:
+    metrics.json}, the folder)."""
+
+    def build(tmp_path: Path) -> None:
+        train(tmp_path, "-m", "hydra/launcher=joblib", "model.pooling=max,avg", f"paths.data_dir={data_dir}")
+        (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
+        train(tmp_path, "model=mlp", f"paths.data_dir={data_dir}", f"hydra.run.dir={sweep_dir / 'mlp'}")
+        report = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(sweep_dir)], capture_output=True,
+                                text=True)
+        assert report.returncode == 0, report.stderr[-2000:]
+
+    (sweep_dir,) = (built_once(tmp_path_factory, "tb-sweep", build) / "outputs" / "train" / "multiruns").iterdir()
     metrics = {str(events.parent.relative_to(sweep_dir)): json.loads((job / "metrics.json").read_text())
                for job in [*sweep_dir.glob("[0-9]*"), sweep_dir / "mlp"] for events in job.rglob("events.out.*")}
 

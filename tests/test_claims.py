@@ -319,6 +319,9 @@ def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
     assert all((out / f"c{i}.png").is_file() for i in (16, 17, 18, 19))
     ladder = json.loads(next((out / "trainings").glob("ladder-aps_seed0_*/invariance.json")).read_text())
     assert "rotate" not in ladder and ladder["protocol"]["schema"] >= 2
+    # What no claim reads of a rung is not computed; what C16, C17 and C19 read is.
+    assert {"quarter_turns", "equivariance"}.isdisjoint(ladder)
+    assert {"consistency", "circular_consistency", "circular_shifts"} <= set(ladder)
 
 
 def test_report_in_tensorboard_text_renders_without_html_anchors_or_file_links(tmp_path):

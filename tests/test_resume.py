@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import as_from_a_terminal
+from tests.conftest import as_from_a_terminal, built_once
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +30,13 @@ def scalar_steps(run_dir: Path, tag: str) -> list[int]:
     return [e.step for e in acc.Scalars(tag)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def whole(tmp_path_factory, data_dir) -> Path:
-    """The uninterrupted run the interrupted ones must end up equal to."""
-    tmp = tmp_path_factory.mktemp("whole")
-    subprocess.run(command(data_dir, tmp / "run"), cwd=tmp, check=True, capture_output=True, timeout=600)
-    return tmp / "run"
+    """The uninterrupted run the interrupted ones must end up equal to (one for every xdist worker)."""
+    def build(tmp: Path) -> None:
+        subprocess.run(command(data_dir, tmp / "run"), cwd=tmp, check=True, capture_output=True, timeout=600)
+
+    return built_once(tmp_path_factory, "resume-whole", build) / "run"
 
 
 def start_and_stop(data_dir: Path, run_dir: Path, signum: int) -> subprocess.CompletedProcess:

@@ -6,8 +6,7 @@ import pytest
 
 from tests.conftest import get
 
-# One xdist worker runs both TensorBoard modules: the session-scoped sweep (conftest) is built once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tensorboard")]
+pytestmark = pytest.mark.slow
 
 
 
