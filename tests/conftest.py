@@ -32,8 +32,7 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
     root = tmp_path_factory.getbasetemp()
     root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root  # the workers' common folder
     path = root / name
-    with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(root / f"{name}.lock"):
         if not (root / f"{name}.done").exists():
             shutil.rmtree(path, ignore_errors=True)
             path.mkdir()
@@ -43,10 +42,10 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
 
 
 @contextlib.contextmanager
-def fetch_lock(path: Path):
-    """One xdist worker at a time checks and fetches the data: the others then find it verified."""
-    path.mkdir(parents=True, exist_ok=True)
-    with open(path / ".fetch.lock", "w") as lock:
+def exclusive(lock_file: Path):
+    """One test process at a time (xdist workers) inside the block."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -57,7 +56,7 @@ def data_dir() -> Path:
     from cnnexp.data.datasets import ensure_files
 
     path = Path(os.environ.get("CNNEXP_DATA_DIR", REPO / "data"))
-    with fetch_lock(path):
+    with exclusive(path / ".fetch.lock"):  # one worker fetches; the others then find the files verified
         ensure_files("mnist", path)
     return path
 
@@ -67,7 +66,7 @@ def fashion_dir(data_dir) -> Path:
     """Real Fashion-MNIST, verified by md5, beside MNIST; fetched through the normal routes once."""
     from cnnexp.data.datasets import ensure_files
 
-    with fetch_lock(data_dir):
+    with exclusive(data_dir / ".fetch.lock"):
         ensure_files("fashion_mnist", data_dir)
     return data_dir
 

@@ -32,7 +32,7 @@ def scalar_steps(run_dir: Path, tag: str) -> list[int]:
 
 @pytest.fixture(scope="session")
 def whole(tmp_path_factory, data_dir) -> Path:
-    """The uninterrupted run the interrupted ones must end up equal to (one for every xdist worker)."""
+    """The uninterrupted run the interrupted ones must end up equal to (one, shared by the xdist workers)."""
     def build(tmp: Path) -> None:
         subprocess.run(command(data_dir, tmp / "run"), cwd=tmp, check=True, capture_output=True, timeout=600)
 

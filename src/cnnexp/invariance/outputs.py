@@ -26,13 +26,13 @@ def curves(results: dict) -> list[str]:
 
 def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
     rows = []
-    for family in [*curves(results), *(["circular_shifts"] if "circular_shifts" in results else [])]:
+    for family in [f for f in (*curves(results), "circular_shifts") if f in results]:
         curve = results[family]
         for metric in ("acc", "loss", "agreement", "max_logit_change"):
             rows += [(family, v, metric, n) for v, n in zip(curve["values"], curve.get(metric, []))]
-    turns = results.get("quarter_turns", {"k": []})
-    for metric in ("acc", "agreement", "max_logit_change"):
-        rows += [("quarter_turns", k, metric, n) for k, n in zip(turns["k"], turns.get(metric, []))]
+    turns = results.get("quarter_turns")
+    for metric in ("acc", "agreement", "max_logit_change") if turns else ():
+        rows += [("quarter_turns", k, metric, n) for k, n in zip(turns["k"], turns[metric])]
     for name in ("consistency", "circular_consistency"):
         part = results.get(name, {})
         rows += [(name, part["max_shift"], key, part[key]) for key in ("value", "correct", "incorrect") if key in part]

@@ -84,7 +84,8 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     results: dict[str, Any] = {"protocol": protocol(cfg, len(labels), canvas, input_size)}
     transforms = TRANSFORMS | {"shift_x": lambda x, v: move(x, v, 0), "shift_y": lambda x, v: move(x, 0, v)}
     families = [f for f in FAMILIES if cfg[f] is not None]
-    untransformed = {f: {IDENTITY[f]: clean.softmax(-1)} for f in families if identity_is_clean(f, cfg)}
+    clean_probs = clean.softmax(-1)
+    untransformed = {f: {IDENTITY[f]: clean_probs} for f in families if identity_is_clean(f, cfg)}
     for family in families:
         values = grid(cfg[family])
         accs, probs = accuracy_curve(model, images, labels, transforms[family], values, bs, untransformed.get(family))
