@@ -323,6 +323,8 @@ def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
     # What no claim reads of a rung is not computed; what C16, C17 and C19 read is.
     assert {"quarter_turns", "equivariance"}.isdisjoint(ladder)
     assert {"consistency", "circular_consistency", "circular_shifts"} <= set(ladder)
+    blur = json.loads(next((out / "trainings").glob("ladder-blur_seed0_*/invariance.json")).read_text())
+    assert "circular_consistency" in blur and "circular_shifts" not in blur  # C19 reads no logit change of it
 
 
 def test_report_in_tensorboard_text_renders_without_html_anchors_or_file_links(tmp_path):
