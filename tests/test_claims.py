@@ -228,7 +228,7 @@ TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.tra
         "++profile.train.invariance.equivariance_images=20"]
 # Eager evaluation: at 300 suite images a compile per model and worker costs more than it saves (the remedy
 # test, compiled: 285 s in the full suite, most graphs compiled cold; alone with them cached 78 s, eager 66 s).
-# tests/test_eval.py checks the compiled path's results, test_invariant_models.py that it keeps the remedies exact.
+# tests/test_eval.py checks the compiled path's results, test_invariant_models.py that it keeps APS exact.
 EAGER = "profile.train.eval_compile=false"
 
 

@@ -65,23 +65,20 @@ def test_control_arm_is_exact_only_on_the_stride_lattice(x):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model, moves", [
-    ("lenet5_aps", [lambda t, s=s: torch.roll(t, s, (-2, -1)) for s in [(1, 0), (3, -5), (13, 31)]]),
-    ("lenet5_p4", [lambda t, k=k: torch.rot90(t, k, (-2, -1)) for k in (1, 2, 3)]),
-], ids=["aps", "p4"])
-def test_compiled_evaluation_keeps_the_guarantees(x, model, moves):
-    # The claims evaluate these nets through inductor's fused kernels (the remedy test trains with eager
-    # evaluation): its graphs must give the eager logits and keep the invariance exact.
+def test_compiled_evaluation_keeps_aps_exact(x):
+    # The claims evaluate APS through inductor's graph (the remedy test trains with eager evaluation), which
+    # fuses the polyphase energies and their argmax: it must give the eager logits and keep the choice exact.
+    # (p4's rotation pooling is a max, exact in any order; a cold compile costs ~20 s a model.)
     from cnnexp.compiled import for_inference
 
     torch.manual_seed(0)
-    net = built(model)
+    net = built("lenet5_aps")
     fast = for_inference(net, passes=0, mode=True)
     with torch.inference_mode():
         ref = fast(x)
         assert fast is not net and torch.allclose(ref, net(x), atol=1e-5, rtol=0)
-        for i, move in enumerate(moves):
-            assert torch.allclose(fast(move(x)), ref, atol=2e-6, rtol=0), i
+        for shift in [(1, 0), (3, -5), (13, 31)]:
+            assert torch.allclose(fast(torch.roll(x, shift, dims=(-2, -1))), ref, atol=1e-6, rtol=0), shift
 
 
 def test_plain_lenet5_is_not_shift_invariant(x):
