@@ -30,9 +30,9 @@ def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
         curve = results[family]
         for metric in ("acc", "loss", "agreement", "max_logit_change"):
             rows += [(family, v, metric, n) for v, n in zip(curve["values"], curve.get(metric, []))]
-    turns = results.get("quarter_turns")
-    for metric in ("acc", "agreement", "max_logit_change") if turns else ():
-        rows += [("quarter_turns", k, metric, n) for k, n in zip(turns["k"], turns[metric])]
+    if turns := results.get("quarter_turns"):
+        for metric in ("acc", "agreement", "max_logit_change"):
+            rows += [("quarter_turns", k, metric, n) for k, n in zip(turns["k"], turns[metric])]
     for name in ("consistency", "circular_consistency"):
         part = results.get(name, {})
         rows += [(name, part["max_shift"], key, part[key]) for key in ("value", "correct", "incorrect") if key in part]
