@@ -32,7 +32,7 @@ CLIP_ALGORITHMS = ("norm", "value")
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "64-true")
 INTERVALS = ("step", "epoch")  # when the learning-rate schedule steps
 # The sections validate() reads (validate_composed resolves only these).
-VALIDATED = ("seed", "resume", "threads", "memory_format", "eval_compile", "optimized_metric", "run_name",
+VALIDATED = ("seed", "resume", "test", "threads", "memory_format", "eval_compile", "optimized_metric", "run_name",
              "task_name", "data", "model", "augment", "optim", "trainer", "callbacks", "logger", "invariance")
 # Keys validation does not read: classes the config instantiates and paths derived from paths.*; a wrong
 # one fails where it is used, with the library's message (tests/test_config_fuzz.py keeps this list exact).
@@ -339,6 +339,7 @@ def check_callbacks(cfg: Mapping) -> None:
 
 def check_training(cfg: Mapping) -> None:
     _bool(cfg, "resume")
+    _bool(cfg, "test")
     _int(cfg, "threads", 1, optional=True)
     _choice(cfg, "memory_format", MEMORY_FORMATS)
     check_eval_compile(cfg)

@@ -85,7 +85,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, flo
             if not run.trainer.is_global_zero:
                 # DDP: every rank took part in fit; rank 0 alone tests and writes.
                 return {}
-            return record(run, test(run), fit_s)
+            return record(run, test(run) if config["test"] else {}, fit_s)
     except (SignalStop, SIGTERMException):  # Lightning's own SIGTERM stop, should it come first
         signum = stop.signum or signal.SIGTERM
         raise Interrupted(stopped(out_dir / "checkpoints" / "last.ckpt", signum), signum) from None
