@@ -11,9 +11,10 @@ import torch
 from omegaconf import OmegaConf
 
 from cnnexp.claims.arms import APS_ARM, BASELINE, MLP, P4
-from cnnexp.claims.registry import FAIL, INCONCLUSIVE, PASS, Context, all_claims
+from cnnexp.claims.registry import Context, all_claims, current
+from cnnexp.claims.report import MARK
 from cnnexp.claims.trainings import Run, Runs, as_overrides
-from cnnexp.claims.verdict import combine, greater
+from cnnexp.claims.verdict import HOLDS, INCONCLUSIVE, REFUTED, combine, greater
 
 CLAIMS = all_claims()
 
@@ -25,13 +26,14 @@ def check(cid: str, tmp_path: Path, data_dir: Path | None = None):
     return outcome
 
 
-def test_registry_holds_every_claim_of_the_issue_in_order():
-    assert list(CLAIMS) == [f"C{i:02d}" for i in range(1, 20)]
-    assert {c for c, claim in CLAIMS.items() if claim.trains} == {"C10", "C11", "C12", "C13", "C14", "C16", "C17",
-                                                                   "C18", "C19"}
+def test_registry_numbers_every_claim_and_keeps_each_earlier_version():
+    assert all(re.fullmatch(r"C\d\d(v\d+[a-z]?)?", i) for i in CLAIMS) and list(CLAIMS) == sorted(CLAIMS)
+    bases = sorted({i[:3] for i in CLAIMS})
+    assert bases == [f"C{n:02d}" for n in range(1, len(bases) + 1)]  # no gap in the lecture's numbering
+    assert set(current(CLAIMS)) | {c.replaces for c in CLAIMS.values() if c.replaces} == set(CLAIMS)
     for id, claim in CLAIMS.items():
         assert claim.rule and claim.method
-        lecture = int(id[1:]) <= 15  # C16-C19: the remedies, beyond the lecture, in a section of their own
+        lecture = int(id[1:3]) <= 15  # C16-C19: the remedies, beyond the lecture, in a section of their own
         assert claim.lecture.startswith("Sec." if lecture else "Beyond the lecture.")
         assert claim.section == ("" if lecture else "What makes a CNN invariant (beyond the lecture)")
 
@@ -39,14 +41,14 @@ def test_registry_holds_every_claim_of_the_issue_in_order():
 def test_c01_fc_weights_grow_with_pixels_conv_weights_do_not(tmp_path):
     out = check("C01", tmp_path)
     layers = {r["side"]: r for r in out.evidence["layers"]}
-    assert out.verdict == PASS and layers[200]["fc_unit_weights"] == 120_000
+    assert out.verdict == HOLDS and layers[200]["fc_unit_weights"] == 120_000
     assert layers[28]["fc_unit_weights"] == 3 * 28 * 28 and {r["conv_params"] for r in layers.values()} == {608}
     assert layers[200]["conv_output"] == [8, 196, 196]
 
 
 def test_c02_lenet5_shapes_and_parameter_counts(tmp_path):
     out = check("C02", tmp_path)
-    assert out.verdict == PASS
+    assert out.verdict == HOLDS
     assert out.evidence["lenet5"]["shapes"]["s4"] == [16, 5, 5] and out.evidence["lenet5"]["total_params"] == 61_706
     assert out.evidence["lenet5_1998"]["total_params"] == 60_000
     assert out.evidence["lenet5_1998"]["params"]["c3"] == 1_516
@@ -54,14 +56,14 @@ def test_c02_lenet5_shapes_and_parameter_counts(tmp_path):
 
 def test_c03_floored_formula_matches_pytorch_and_counts_fractional_cases(tmp_path):
     out = check("C03", tmp_path)
-    assert out.verdict == PASS and out.evidence["lecture_example_side"] == 24
+    assert out.verdict == HOLDS and out.evidence["lecture_example_side"] == 24
     assert out.evidence["mismatches"] == [] and out.evidence["layer_comparisons"] > 1000
     assert 0 < out.evidence["unfloored_not_integer"] < out.evidence["dilation1_cases"] and out.notes
 
 
 def test_c04_lecture_total_omits_the_biases(tmp_path):
     out = check("C04", tmp_path)
-    assert out.verdict == FAIL
+    assert out.verdict == REFUTED
     assert (out.evidence["weights"], out.evidence["biases"], out.evidence["trainable_total"]) == (600, 8, 608)
     assert out.evidence["trainable_total_bias_false"] == 600 and "bias=False" in out.notes[0]
 
@@ -69,13 +71,13 @@ def test_c04_lecture_total_omits_the_biases(tmp_path):
 def test_c05_conv2d_is_cross_correlation(tmp_path):
     out = check("C05", tmp_path)
     diffs = out.evidence["max_abs_diff"]
-    assert out.verdict == PASS and diffs["conv2d_vs_correlate2d"] < 1e-10
+    assert out.verdict == HOLDS and diffs["conv2d_vs_correlate2d"] < 1e-10
     assert diffs["conv2d_unflipped_vs_convolve2d"] > 1
 
 
 def test_c06_sum_of_dice_is_the_convolution(tmp_path):
     out = check("C06", tmp_path)
-    assert out.verdict == PASS
+    assert out.verdict == HOLDS
     assert out.evidence["exact_pmf"][5] == pytest.approx(6 / 36)  # P(sum = 7)
     assert out.evidence["max_abs_error"]["monte_carlo_vs_exact"] <= out.evidence["mc_tolerance"]
 
@@ -86,7 +88,7 @@ def test_c07_gradient_is_the_sum_and_the_worked_example_miscounts(tmp_path):
     from cnnexp.claims.backprop import kernel_gradients
 
     out = check("C07", tmp_path)
-    assert out.verdict == FAIL  # the example's "4 receptive fields" is wrong at stride 1
+    assert out.verdict == REFUTED  # the example's "4 receptive fields" is wrong at stride 1
     assert out.evidence["receptive_fields"] == {"stride_1": 9, "stride_2": 4}
     assert out.evidence["checks"]["autograd = sum over positions"] and out.evidence["checks"]["autograd = X ⋆ dL/dy"]
     grad, parts = kernel_gradients(torch.ones(5, 5), torch.ones(3, 3), torch.ones(2, 2), stride=2)
@@ -95,31 +97,31 @@ def test_c07_gradient_is_the_sum_and_the_worked_example_miscounts(tmp_path):
 
 def test_c08_receptive_fields_of_lenet5(tmp_path):
     out = check("C08", tmp_path)
-    assert out.verdict == PASS
+    assert out.verdict == HOLDS
     assert [s["gradient_support"] for s in out.evidence["stages"]] == [5, 6, 14, 16, 32]
 
 
 def test_c09_conv_as_sparse_shared_matrix(tmp_path):
     out = check("C09", tmp_path)
-    assert out.verdict == PASS and out.evidence["matrix_shape"] == [3456, 784]
+    assert out.verdict == HOLDS and out.evidence["matrix_shape"] == [3456, 784]
     assert out.evidence["nonzero_fraction"] == pytest.approx(25 / 784) and out.evidence["distinct_weights"] == 150
 
 
 @pytest.mark.slow
 def test_c15_pooling_loses_information_on_real_digits(tmp_path, data_dir):
     out = check("C15", tmp_path, data_dir)
-    assert out.verdict == PASS and out.evidence["images"] == 10_000
+    assert out.verdict == HOLDS and out.evidence["images"] == 10_000
     rows = {(r["pooling"], r["window"]): r for r in out.evidence["pooling"]}
     assert rows[("max", 2)]["values_kept"] == 0.25 and rows[("max", 3)]["map_side"] == 10
     assert out.evidence["downstream"]["window_2"]["s2_activations"] == 6 * 14 * 14
 
 
 def test_greater_gives_each_verdict():
-    assert greater([0.9, 0.91, 0.92], [0.80, 0.81, 0.79]) == PASS
-    assert greater([0.70, 0.71, 0.69], [0.80, 0.81, 0.79]) == FAIL
-    assert greater([0.80, 0.90, 0.70], [0.80, 0.81, 0.79]) == INCONCLUSIVE
-    assert combine([PASS, PASS]) == PASS and combine([PASS, INCONCLUSIVE]) == INCONCLUSIVE
-    assert combine([INCONCLUSIVE, FAIL, PASS]) == FAIL
+    assert greater([0.9, 0.91, 0.92], [0.80, 0.81, 0.79]).verdict == HOLDS
+    assert greater([0.70, 0.71, 0.69], [0.80, 0.81, 0.79]).verdict == REFUTED
+    assert greater([0.80, 0.90, 0.70], [0.80, 0.81, 0.79]).verdict == INCONCLUSIVE
+    assert combine([HOLDS, HOLDS]) == HOLDS and combine([HOLDS, INCONCLUSIVE]) == INCONCLUSIVE
+    assert combine([INCONCLUSIVE, REFUTED, HOLDS]) == REFUTED
 
 
 def fake_run(arm: str, seed: int, consistency: float, shift_accs: dict[int, float]) -> Run:
@@ -143,10 +145,10 @@ def shifts(start: float, step: float) -> dict[int, float]:
 
 
 @pytest.mark.parametrize("none_consistency, none_drop, falls, expected", [
-    (0.80, 3.0, True, PASS),           # pooling clearly more consistent and accurate, invariance partial
-    (0.95, 0.5, True, FAIL),           # no pooling beats every pooled variant
+    (0.80, 3.0, True, HOLDS),          # pooling clearly more consistent and accurate, invariance partial
+    (0.95, 0.5, True, REFUTED),        # no pooling beats every pooled variant
     (0.90, 2.0, True, INCONCLUSIVE),   # differences inside the noise
-    (0.80, 3.0, False, FAIL),          # accuracy does not fall with the shift: not "local"
+    (0.80, 3.0, False, REFUTED),       # accuracy does not fall with the shift: not "local"
 ])
 def test_c10_verdict_rule_on_synthetic_runs(tmp_path, none_consistency, none_drop, falls, expected):
     noise = (-0.01, 0.0, 0.012)
@@ -155,7 +157,7 @@ def test_c10_verdict_rule_on_synthetic_runs(tmp_path, none_consistency, none_dro
             for s in range(3)}
     table = {"pool-max": pooled, "pool-avg": pooled, "pool-blur": pooled, "pool-none": none}
     out = CLAIMS["C10"].check(Context(out_dir=tmp_path, seed=0, runs=FakeRuns(table)))
-    assert out.verdict == expected, out.evidence["parts"]
+    assert out.verdict == expected, out.parts
 
 
 def test_claims_trainings_log_to_short_tensorboard_run_names(tmp_path, data_dir):
@@ -242,20 +244,25 @@ def tiny_claims(tmp_path: Path, data_dir: Path, *args: str) -> tuple[Path, dict]
 
 @pytest.mark.slow
 def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
-    out, result = tiny_claims(tmp_path, data_dir, "claims=[C04,C10,C11,C12,C13,C14]", EAGER)
+    out, result = tiny_claims(tmp_path, data_dir, "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14v2]", EAGER)
     assert result["profile"] == "tiny" and result["trainings"] == {**result["trainings"], "trained": 24, "cached": 0}
-    assert [c["id"] for c in result["claims"]] == ["C04", "C10", "C11", "C12", "C13", "C14"]
+    # Each new version brings the earlier one it replaces, judged on the same trainings.
+    assert [c["id"] for c in result["claims"]] == ["C04", "C10", "C10v2", "C11", "C12", "C13", "C13v2a", "C13v2b",
+                                                   "C14", "C14v2"]
     for c in result["claims"]:
-        assert set(c) >= {"id", "title", "lecture", "method", "verdict", "rule", "evidence", "figures"}
-        assert c["verdict"] in (PASS, FAIL, INCONCLUSIVE)
+        assert set(c) >= {"id", "title", "lecture", "method", "verdict", "rule", "evidence", "figures", "parts"}
+        assert c["verdict"] in MARK and all(p["verdict"] in MARK for p in c["parts"].values())
         assert all((out / f).is_file() for f in c["figures"])
         if c["id"] != "C04":
             assert c["figures"]
     c12 = next(c for c in result["claims"] if c["id"] == "C12")["evidence"]
     assert set(c12["arms"]) == {"shift", "rotate", "scale"} and len(c12["clean_acc_none"]["seeds"]) == 3
     report = (out / "report.md").read_text()
-    assert report.count("\n## C") == 6 and "| id | claim | verdict | key number |" in report
-    assert "![C10](c10.png)" in report and "bias=False" in report
+    assert report.count("\n## C") == 10 and "| id | claim | verdict | earlier version | key number |" in report
+    assert "![C10](c10.png)" in report and "bias=False" in report and "**How to read a verdict.**" in report
+    assert "| [C10v2](#c10v2) |" in report and "| [C10](#c10) |" not in report  # earlier versions: no row
+    c14 = next(c for c in result["claims"] if c["id"] == "C14v2")["evidence"]
+    assert c14["pgd_steps"] == 10 and len(c14["drop_points"]["cnn"]["pgd_drop"]["seeds"]) == 3
     from tbparse import SummaryReader
 
     text = SummaryReader(str(out / "tensorboard")).text
@@ -273,7 +280,7 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
     infos = parse_experiment_plugin_data(acc.PluginTagToContent("hparams")["_hparams_/experiment"]).hparam_infos
     assert {"model", "model/pooling", "augment", "seed"} <= {i.name for i in infos if i.differs}
 
-    again = claims_cli(tmp_path, data_dir, "claims=[C10,C11,C12,C13,C14]", *TINY, EAGER)
+    again = claims_cli(tmp_path, data_dir, "claims=[C10v2,C11,C12,C13v2a,C13v2b,C14v2]", *TINY, EAGER)
     assert again.returncode == 0, again.stderr[-3000:]
     second = json.loads((out / "claims.json").read_text())
     assert second["trainings"]["trained"] == 0 and second["trainings"]["cached"] == 24
@@ -300,7 +307,7 @@ def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fa
 
 @pytest.mark.slow
 def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
-    out, result = tiny_claims(tmp_path, data_dir, "claims=[C16,C17,C18,C19]", EAGER)
+    out, result = tiny_claims(tmp_path, data_dir, "claims=[C16v2,C17,C18,C19v2]", EAGER)
     # LeNet-5 and four ladder rungs and the p4 net, 3 seeds each: the baseline is the one C10-C14 use.
     assert result["trainings"]["trained"] == 18
     claims = {c["id"]: c for c in result["claims"]}
@@ -312,8 +319,15 @@ def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
     lattice = [r for r in claims["C17"]["evidence"]["shifts"] if r["on_lattice"]]
     assert len(lattice) == 6 and all(r["agreement_%"] == 100 and r["max_logit_change"] < 1e-4 for r in lattice)
     assert claims["C18"]["evidence"]["agreement_quarter_turns_p4"] == [[1.0, 1.0, 1.0]] * 3
-    parts = claims["C19"]["evidence"]["parts"]
-    assert parts["+ APS: exact on every seed"] == parts["+ APS & shift augmentation: exact on every seed"] == PASS
+    parts = claims["C19"]["parts"]
+    assert parts["+ APS: exact on every seed"]["verdict"] == parts["+ APS & shift augmentation: exact on every seed"][
+        "verdict"] == HOLDS
+    # C16v2 judges the untrained nets on their logits, and says how many classes each predicts.
+    untrained = claims["C16v2"]["evidence"]["untrained"]
+    assert [r["seed"] for r in untrained] == [0, 1, 2] and all(r["max_logit_change"] < 1e-4 for r in untrained)
+    assert all(1 <= r["classes_predicted"] <= 10 for r in untrained)
+    assert set(claims["C19v2"]["checks"]) == {"+ APS: exact on every seed (construction)",
+                                              "+ APS & shift augmentation: exact on every seed (construction)"}
     report = (out / "report.md").read_text()
     assert "\n# What makes a CNN invariant (beyond the lecture)\n" in report
     assert "| | **What makes a CNN invariant (beyond the lecture)** | | |" in report
@@ -336,7 +350,7 @@ def test_report_in_tensorboard_text_renders_without_html_anchors_or_file_links(t
     from cnnexp.claims.report import log_to_tensorboard
 
     plt.imsave(tmp_path / "c10.png", [[0.0, 1.0]])
-    record = {"id": "C10", "title": "pooling", "lecture": "says", "method": "m", "verdict": "PASS", "rule": "r",
+    record = {"id": "C10", "title": "pooling", "lecture": "says", "method": "m", "verdict": HOLDS, "rule": "r",
               "key": "k", "evidence": {"runs": [{"arm": "pool-max", "acc": 0.9}]}, "figures": ["c10.png"],
               "notes": [], "trained": True, "data": "d", "section": "Pooling"}
     result = {"dataset": "mnist", "profile": "tiny", "claims": [record], "wall_s": 1.0, "machine": "cpu",

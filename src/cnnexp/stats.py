@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from scipy import stats
 
@@ -33,3 +33,35 @@ def difference_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, 
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = float(stats.t.ppf(0.975, dof)) * se
     return diff, diff - half, diff + half
+
+
+# Beyond this many seeds a power statement says "no practical number".
+MAX_SEEDS = 1000
+
+
+def seeds_to_clear(spread: float, gap: float, dof: Callable[[int], float], start: int) -> int | None:
+    """The fewest seeds n >= `start` at which a 95% t-interval of half-width t(dof(n)) * spread / sqrt(n) is
+    narrower than `gap`, the distance from the measured mean to the margin (None: more than MAX_SEEDS, or no
+    gap at all). What a power statement reads off the measured spread, assuming it stays as measured."""
+    if gap <= 0 or not math.isfinite(spread):
+        return None
+    for n in range(max(start, 2), MAX_SEEDS + 1):
+        if float(stats.t.ppf(0.975, dof(n))) * spread / math.sqrt(n) < gap:
+            return n
+    return None
+
+
+def seeds_for_mean(values: Sequence[float], margin: float) -> int | None:
+    """Seeds for the 95% interval of mean(values) to clear `margin` (None when the mean sits on it)."""
+    mean = math.fsum(values) / len(values)
+    return seeds_to_clear(statistics.stdev(values), abs(mean - margin), lambda n: n - 1, len(values))
+
+
+def seeds_for_difference(a: Sequence[float], b: Sequence[float], margin: float) -> int | None:
+    """Seeds per arm for the 95% Welch interval of mean(a) - mean(b) to clear `margin`, both arms at n seeds."""
+    diff = math.fsum(a) / len(a) - math.fsum(b) / len(b)
+    va, vb = statistics.variance(a), statistics.variance(b)
+    if va + vb == 0:
+        return None
+    return seeds_to_clear(math.sqrt(va + vb), abs(diff - margin),
+                          lambda n: (va + vb) ** 2 * (n - 1) / (va**2 + vb**2), max(len(a), len(b)))

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
-from cnnexp.claims.verdict import all_hold
+from cnnexp.claims.verdict import Part, exact, overall
 
 TOLERANCE = 1e-10  # float64
 
@@ -18,6 +18,14 @@ def conv_matrix(weight: torch.Tensor, side: int) -> torch.Tensor:
     channels = weight.shape[1]
     basis = torch.eye(channels * side * side, dtype=weight.dtype).view(-1, channels, side, side)
     return F.conv2d(basis, weight).flatten(1).T
+
+
+def judge_matrix(m: dict) -> dict[str, Part]:
+    """C1's geometry: 6 kernels of 5x5 on one input channel."""
+    return {"conv2d = unfold + matmul": exact(m["max_abs_diff"]["unfold_matmul"] < TOLERANCE),
+            "conv2d = M x": exact(m["max_abs_diff"]["explicit_matrix"] < TOLERANCE),
+            "K*K*C_in non-zeros per row": exact(m["nonzeros_per_row"] == [5 * 5]),
+            "6*25 distinct weights": exact(m["distinct_weights"] == 6 * 5 * 5, f"{m['distinct_weights']}")}
 
 
 @claim(
@@ -31,6 +39,7 @@ def conv_matrix(weight: torch.Tensor, side: int) -> torch.Tensor:
            "shape.",
     rule=f"PASS if the three computations agree (max |diff| < {TOLERANCE:g}), every row of M has exactly "
          "K*K*C_in non-zeros, and M holds exactly 6*25 distinct non-zero values; otherwise FAIL.",
+    judge=judge_matrix,
 )
 def sparse_matrix(ctx: Context) -> Outcome:
     gen = torch.Generator().manual_seed(ctx.seed)
@@ -55,14 +64,11 @@ def sparse_matrix(ctx: Context) -> Outcome:
         "conv_weights": weight.numel(),
         "outputs": out_ch * out_side * out_side,
     }
-    checks = {"conv2d = unfold + matmul": evidence["max_abs_diff"]["unfold_matmul"] < TOLERANCE,
-              "conv2d = M x": evidence["max_abs_diff"]["explicit_matrix"] < TOLERANCE,
-              "K*K*C_in non-zeros per row": evidence["nonzeros_per_row"] == [k * k],
-              "6*25 distinct weights": evidence["distinct_weights"] == out_ch * k * k}
+    parts = judge_matrix(evidence)
     fig, (ax,) = new_figure(width=6.5, height=3.2)
     ax.spy(matrix[:2 * out_side, : 6 * side].numpy(), markersize=1.5)
     ax.set(title=f"C09: first {2 * out_side} rows x {6 * side} columns of M "
                  f"({evidence['nonzero_fraction']:.2%} non-zero overall)", xlabel="input pixel", ylabel="output unit")
-    return Outcome(all_hold(checks), f"{evidence['nonzero_fraction']:.2%} non-zeros, {evidence['distinct_weights']} "
+    return Outcome(overall(parts), f"{evidence['nonzero_fraction']:.2%} non-zeros, {evidence['distinct_weights']} "
                    f"distinct weights vs {evidence['dense_layer_weights']:,} in a dense layer",
-                   evidence | {"checks": checks}, [save(fig, ctx.out_dir, "c09.png")])
+                   evidence, [save(fig, ctx.out_dir, "c09.png")], parts=parts)

@@ -9,9 +9,16 @@ from scipy import signal
 
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
-from cnnexp.claims.verdict import all_hold
+from cnnexp.claims.verdict import Part, exact, overall
 
 TOLERANCE = 1e-10  # float64 throughout: any real difference is many orders larger
+
+
+def judge_correlation(m: dict) -> dict[str, Part]:
+    d = m["max_abs_diff"]
+    return {"conv2d == cross-correlation": exact(d["conv2d_vs_correlate2d"] < TOLERANCE),
+            "conv2d(flipped kernel) == convolution": exact(d["conv2d_flipped_vs_convolve2d"] < TOLERANCE),
+            "conv2d != convolution without the flip": exact(d["conv2d_unflipped_vs_convolve2d"] > 1e-3)}
 
 
 @claim(
@@ -25,6 +32,7 @@ TOLERANCE = 1e-10  # float64 throughout: any real difference is many orders larg
     rule=f"PASS if conv2d equals correlate2d, conv2d with the flipped kernel equals convolve2d (max |diff| "
          f"< {TOLERANCE:g}), and conv2d without the flip differs from convolve2d by more than 1e-3; "
          "otherwise FAIL.",
+    judge=judge_correlation,
 )
 def cross_correlation(ctx: Context) -> Outcome:
     rng = np.random.default_rng(ctx.seed)
@@ -38,9 +46,7 @@ def cross_correlation(ctx: Context) -> Outcome:
     diffs = {"conv2d_vs_correlate2d": float(np.abs(torch_out - corr).max()),
              "conv2d_flipped_vs_convolve2d": float(np.abs(flipped - conv).max()),
              "conv2d_unflipped_vs_convolve2d": float(np.abs(torch_out - conv).max())}
-    checks = {"conv2d == cross-correlation": diffs["conv2d_vs_correlate2d"] < TOLERANCE,
-              "conv2d(flipped kernel) == convolution": diffs["conv2d_flipped_vs_convolve2d"] < TOLERANCE,
-              "conv2d != convolution without the flip": diffs["conv2d_unflipped_vs_convolve2d"] > 1e-3}
+    parts = judge_correlation({"max_abs_diff": diffs})
     fig, axes = new_figure(ncols=4, width=2.6, height=2.8)
     for ax, (title, data) in zip(axes, [("kernel", kernel), ("nn.Conv2d", torch_out),
                                         ("correlate2d", corr), ("convolve2d", conv)]):
@@ -48,7 +54,7 @@ def cross_correlation(ctx: Context) -> Outcome:
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.suptitle("C05: conv2d = correlate2d, not convolve2d")
-    return Outcome(all_hold(checks), f"|conv2d - correlate2d| = {diffs['conv2d_vs_correlate2d']:.1e}; "
+    return Outcome(overall(parts), f"|conv2d - correlate2d| = {diffs['conv2d_vs_correlate2d']:.1e}; "
                    f"|conv2d - convolve2d| = {diffs['conv2d_unflipped_vs_convolve2d']:.2f} unless flipped",
-                   {"checks": checks, "max_abs_diff": diffs, "kernel": kernel.tolist()},
-                   [save(fig, ctx.out_dir, "c05.png")])
+                   {"max_abs_diff": diffs, "kernel": kernel.tolist()},
+                   [save(fig, ctx.out_dir, "c05.png")], parts=parts)

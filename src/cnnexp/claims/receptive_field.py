@@ -6,7 +6,7 @@ import torch
 
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
-from cnnexp.claims.verdict import all_hold
+from cnnexp.claims.verdict import HOLDS, Part, exact, overall
 from cnnexp.models.lenet5 import LeNet5
 
 PROBES = 4  # random inputs whose gradient supports are united (an exact zero can hide a pixel in one)
@@ -33,6 +33,13 @@ def side_of(support: torch.Tensor) -> int:
     return int(max(rows.max() - rows.min(), cols.max() - cols.min()) + 1)
 
 
+def judge_fields(m: dict) -> dict[str, Part]:
+    stages = m["stages"]
+    rfs = [s["analytic_rf"] for s in stages]
+    return {"gradient support = analytic field": exact(all(s["analytic_rf"] == s["gradient_support"] for s in stages)),
+            "grows with depth": exact(all(a < b for a, b in zip(rfs, rfs[1:])), " → ".join(map(str, rfs)))}
+
+
 @claim(
     "C08", "Receptive fields grow with depth",
     lecture="Sec. 4, 'Receptive Fields': 'Although each neuron starts with a local receptive field, stacking "
@@ -44,6 +51,7 @@ def side_of(support: torch.Tensor) -> int:
            f"{PROBES} random inputs.",
     rule="PASS if the gradient support's side equals the analytic receptive field at every stage and "
          "the field grows strictly from C1 to C5; otherwise FAIL.",
+    judge=judge_fields,
 )
 def receptive_fields(ctx: Context) -> Outcome:
     torch.manual_seed(ctx.seed)
@@ -55,16 +63,14 @@ def receptive_fields(ctx: Context) -> Outcome:
         supports[spec.name] = gradient_support(net, spec.name, inputs)
         stages.append({"layer": spec.name, "kernel": spec.kernel, "stride": spec.stride, "jump": spec.jump,
                        "analytic_rf": spec.rf, "gradient_support": side_of(supports[spec.name])})
-    rfs = [s["analytic_rf"] for s in stages]
-    checks = {"gradient support = analytic field": all(s["analytic_rf"] == s["gradient_support"] for s in stages),
-              "grows with depth": all(a < b for a, b in zip(rfs, rfs[1:]))}
+    parts = judge_fields({"stages": stages})
+    matches = parts["gradient support = analytic field"].verdict == HOLDS
     fig, axes = new_figure(ncols=len(stages), width=2.2, height=2.5)
     for ax, s in zip(axes, stages):
         ax.imshow(supports[s["layer"]].numpy(), cmap="Greys", vmin=0, vmax=1)
         ax.set_title(f"{s['layer']}: {s['analytic_rf']}x{s['analytic_rf']}", fontsize=9)
         ax.axis("off")
     fig.suptitle("C08: input pixels one centre unit depends on (32x32 input)")
-    return Outcome(all_hold(checks), " → ".join(f"{s['layer']} {s['gradient_support']}" for s in stages)
-                   + " px (gradient = analytic)" if checks["gradient support = analytic field"] else
-                   "gradient support differs from the analytic field",
-                   {"checks": checks, "stages": stages}, [save(fig, ctx.out_dir, "c08.png")])
+    return Outcome(overall(parts), " → ".join(f"{s['layer']} {s['gradient_support']}" for s in stages)
+                   + " px (gradient = analytic)" if matches else "gradient support differs from the analytic field",
+                   {"stages": stages}, [save(fig, ctx.out_dir, "c08.png")], parts=parts)

@@ -1,4 +1,8 @@
-"""The claims, in lecture order: what each checks, its verdict rule, and the function that measures it."""
+"""The claims, in lecture order: what each checks, its verdict rule, and the functions that measure and judge it.
+
+A registered rule is never edited once its results were seen: a corrected rule is a new claim (`C19v2`) that
+names the claim it replaces and why; the report shows the earlier verdict beside the new one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+from cnnexp.claims.verdict import Part
 
 
 @dataclass
@@ -20,6 +24,8 @@ class Outcome:
     figures: list[str] = field(default_factory=list)
     # Where the lecture is imprecise or wrong, what the computation shows instead.
     notes: list[str] = field(default_factory=list)
+    parts: dict[str, Part | str] = field(default_factory=dict)  # what the rule judged (cnnexp.claims.verdict)
+    checks: dict[str, bool] = field(default_factory=dict)  # of the implementation: reported, never judged
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class Claim:
     arms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     reads_data: bool = False  # measures the dataset's images (trained claims do too)
     section: str = ""  # claims beyond the lecture's own are grouped under a section title
+    # The rule as a function of the measured numbers (the parts it judges): tests give it numbers that
+    # contradict the claim and numbers that support it. Superseded claims keep theirs inside `check`.
+    judge: Callable[[dict], dict[str, Part]] | None = None
+    replaces: str = ""  # the earlier version's id
+    reason: str = ""  # why the earlier rule was wrong, stated without its results
 
     @property
     def trains(self) -> bool:
@@ -56,7 +67,8 @@ CLAIMS: dict[str, Claim] = {}
 
 
 def claim(id: str, title: str, lecture: str, method: str, rule: str, arms: Sequence[tuple[str, Sequence[str]]] = (),
-          reads_data: bool = False, section: str = ""):
+          reads_data: bool = False, section: str = "", judge: Callable[[dict], dict[str, Part]] | None = None,
+          replaces: str = "", reason: str = ""):
     """Register the decorated `check(ctx) -> Outcome` as claim `id`."""
 
     def register(check: Callable[[Context], Outcome]) -> Callable[[Context], Outcome]:
@@ -64,7 +76,7 @@ def claim(id: str, title: str, lecture: str, method: str, rule: str, arms: Seque
             raise ValueError(f"claim {id} is registered twice")
         CLAIMS[id] = Claim(id, title, " ".join(lecture.split()), " ".join(method.split()),
                            " ".join(rule.split()), check, tuple((a, tuple(o)) for a, o in arms), reads_data,
-                           section)
+                           section, judge, replaces, " ".join(reason.split()))
         return check
 
     return register
@@ -75,3 +87,14 @@ def all_claims() -> dict[str, Claim]:
     from cnnexp.claims import families  # noqa: F401  (registers on import)
 
     return dict(sorted(CLAIMS.items()))
+
+
+def superseded(claims: dict[str, Claim]) -> dict[str, str]:
+    """{earlier id: the id of the claim that replaces it}."""
+    return {c.replaces: i for i, c in claims.items() if c.replaces}
+
+
+def current(claims: dict[str, Claim]) -> dict[str, Claim]:
+    """The claims no later version replaces: the ones whose verdicts count."""
+    old = superseded(claims)
+    return {i: c for i, c in claims.items() if i not in old}

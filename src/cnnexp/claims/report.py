@@ -10,10 +10,13 @@ import matplotlib.image as mpimg
 from torch.utils.tensorboard import SummaryWriter
 
 from cnnexp.claims.registry import Claim, Outcome
+from cnnexp.claims.verdict import CORRECTED, HOLDS, INCONCLUSIVE, REFUTED, REGISTERED_AS, VOCABULARY, Part
 from cnnexp.files import atomic_write_bytes, write_json
 from cnnexp.hparams import SETTINGS_FILE, write_experiment_of
 
-MARK = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "INCONCLUSIVE": "❔ INCONCLUSIVE"}
+MARK = {HOLDS: "✅ HOLDS", CORRECTED: "✏️ HOLDS WITH A CORRECTION", REFUTED: "❌ REFUTED",
+        INCONCLUSIVE: "❔ INCONCLUSIVE"}
+EARLIER = "Earlier versions of the claims (their rules as registered, on the same trainings)"
 
 
 def claim_record(claim: Claim, outcome: Outcome, dataset: str) -> dict[str, Any]:
@@ -23,10 +26,13 @@ def claim_record(claim: Claim, outcome: Outcome, dataset: str) -> dict[str, Any]
         data = f"{dataset}: its official test images"
     else:
         data = "none: closed form or random inputs; the verdict does not depend on the dataset"
+    parts = {name: (p if isinstance(p, Part) else Part(REGISTERED_AS.get(p, p))).record()
+             for name, p in outcome.parts.items()}
     return {"id": claim.id, "title": claim.title, "lecture": claim.lecture, "method": claim.method,
-            "verdict": outcome.verdict, "rule": claim.rule, "key": outcome.key, "evidence": outcome.evidence,
-            "figures": outcome.figures, "notes": outcome.notes, "trained": claim.trains, "data": data,
-            "section": claim.section}
+            "verdict": outcome.verdict, "rule": claim.rule, "key": outcome.key, "parts": parts,
+            "checks": outcome.checks, "evidence": outcome.evidence, "figures": outcome.figures,
+            "notes": outcome.notes, "trained": claim.trains, "data": data, "section": claim.section,
+            "replaces": claim.replaces, "reason": claim.reason}
 
 
 def _value(v: Any) -> str:
@@ -64,11 +70,35 @@ def evidence_lines(evidence: dict, depth: int = 0) -> list[str]:
     return lines
 
 
-def section(record: dict) -> str:
+def part_lines(record: dict) -> list[str]:
+    """The judged parts as a table; an INCONCLUSIVE part says how many seeds would decide it."""
+    if not record.get("parts"):
+        return []
+    rows = ["| part | verdict | measured |", "|---|---|---|"]
+    for name, p in record["parts"].items():
+        verdict = MARK[p["verdict"]] + (" (a slip: corrects the claim)" if p["slip"] and p["verdict"] == REFUTED else
+                                        " (a detail of the wording)" if p["slip"] else "")
+        measured = p["measured"]
+        if p["verdict"] == INCONCLUSIVE:
+            measured += (f"; {p['seeds_needed']} seeds per arm would decide it, if the spread stays as measured"
+                         if p["seeds_needed"] else "; no number of seeds decides it: the mean sits on the margin")
+        rows.append(f"| {name} | {verdict} | {measured.replace('|', chr(92) + '|')} |")
+    lines = ["**Parts judged.**", "", *rows, ""]
+    if record.get("checks"):
+        lines += ["**Checks of the implementation** (hold by construction; reported, not judged): "
+                  + "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in record["checks"].items()), ""]
+    return lines
+
+
+def section(record: dict, earlier: dict | None = None) -> str:
     lines = [f"## {record['id']} — {record['title']}", "", f"> {record['lecture']}", "",
              f"**Method.** {record['method']}", "", f"**Data.** {record['data']}", "",
              f"**Verdict rule.** {record['rule']}", "",
              f"**Verdict: {MARK[record['verdict']]}** — {record['key']}", ""]
+    if earlier:
+        lines += [f"**Replaces {earlier['id']}** (under its registered rule: {MARK[earlier['verdict']]}). "
+                  f"Why: {record['reason']}", ""]
+    lines += part_lines(record)
     if record["notes"]:
         title = "**Notes.**" if record.get("section") else "**Where the lecture is imprecise or wrong.**"
         lines += [title, ""] + [f"- {n}" for n in record["notes"]] + [""]
@@ -78,29 +108,47 @@ def section(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def vocabulary() -> list[str]:
+    return ["**How to read a verdict.** A claim's rule judges named parts of its sentence; the verdict is one of:", "",
+            *[f"- {MARK[v]}: {meaning}." for v, meaning in VOCABULARY.items()],
+            "- Rules registered before this vocabulary say PASS (read HOLDS) and FAIL (read REFUTED). A rule is never "
+            "edited once its results were seen: a corrected rule is a new claim (`C19v2`) that says why, and the "
+            f"earlier verdict stays beside it (section *{EARLIER}*).", ""]
+
+
 def markdown(result: dict) -> str:
-    counts = {v: sum(r["verdict"] == v for r in result["claims"]) for v in MARK}
+    records = {r["id"]: r for r in result["claims"]}
+    replaced = {r["replaces"]: r["id"] for r in result["claims"] if r.get("replaces")}
+    latest = [r for r in result["claims"] if r["id"] not in replaced]
+    counts = {v: sum(r["verdict"] == v for r in latest) for v in MARK}
     t = result["trainings"]
     head = [f"# The lecture's claims, checked on {result['dataset']} (profile `{result['profile']}`)", "",
-            f"Lecture 13, *Convolutional Neural Networks*. Claims checked: {len(result['claims'])}; "
-            + ", ".join(f"{n} {v}" for v, n in counts.items()) + ". "
+            f"Lecture 13, *Convolutional Neural Networks*. Claims checked: {len(latest)}"
+            + (f" (and {len(replaced)} earlier versions)" if replaced else "") + "; "
+            + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ". "
             f"Wall time {result['wall_s']:.0f} s on {result['machine']}; trainings: {t['trained']} trained "
             f"({t['fit_s']:.0f} s), {t['cached']} read from the cache. Trained claims use seeds "
             f"{', '.join(map(str, result['seeds']))} and report mean ± 95% t-interval half-width; test accuracy "
             f"is on the official 10,000-image {result['dataset']} test set"
             + (f", the invariance curves on its first {result['curve_images']:,} images." if result["curve_images"]
-               else "."), "",
-            "| id | claim | verdict | key number |", "|---|---|---|---|"]
+               else "."), "", *vocabulary(),
+            "| id | claim | verdict | earlier version | key number |", "|---|---|---|---|---|"]
     # A `|` inside a cell (|a - b|) would end the cell: escape it.
     sections, previous = [], ""
-    for r in result["claims"]:
+    for r in latest:
         if r.get("section", "") != previous:  # a new group of claims: a row in the table, a title before it
             previous = r["section"]
-            head.append(f"| | **{previous}** | | |")
+            head.append(f"| | **{previous}** | | | |")
             sections.append(f"# {previous}\n")
+        earlier = records.get(r.get("replaces", ""))
         head.append(f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | "
+                    + (f"{earlier['id']}: {MARK[earlier['verdict']]}" if earlier else "") + " | "
                     f"{r['key'].replace('|', chr(92) + '|')} |")
-        sections.append(section(r))
+        sections.append(section(r, earlier))
+    old = [records[i] for i in replaced if i in records]
+    if old:
+        sections += [f"# {EARLIER}\n", *(f"{section(r)}\nReplaced by [{replaced[r['id']]}]"
+                                         f"(#{replaced[r['id']].lower()}).\n" for r in old)]
     return "\n".join(head) + "\n\n" + "\n".join(sections)
 
 

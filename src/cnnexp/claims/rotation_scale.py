@@ -5,7 +5,7 @@ from __future__ import annotations
 from cnnexp.claims.arms import AUGMENTED, BASELINE, acc_at, clean_acc, fmt, per_seed, summary
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
-from cnnexp.claims.verdict import beyond, combine, greater
+from cnnexp.claims.verdict import Part, beyond, greater, overall
 from cnnexp.stats import difference_interval, t_interval
 
 SHARP = 10.0  # points of accuracy: a drop of 10 points is ten times the error of a ~99% model
@@ -23,6 +23,10 @@ def drop(run, family: str, values) -> float:
     return acc_at(run, family, IDENTITY[family]) - sum(acc_at(run, family, v) for v in values) / len(values)
 
 
+def judge_drops(m: dict) -> dict[str, Part]:
+    return {name: beyond(d, above=SHARP, below=FLAT) for name, d in m["drops"].items()}
+
+
 @claim(
     "C11", "No built-in rotation or scale invariance",
     lecture="Sec. 4: 'CNNs are not inherently invariant to translation, rotation, or scale.'",
@@ -32,15 +36,15 @@ def drop(run, family: str, values) -> float:
     rule=f"For rotations of ±45° and ±90° and scales 0.5 and 1.5: PASS if the accuracy drop from clean exceeds "
          f"{SHARP:g} points with 95% confidence, FAIL if it is below {FLAT:g} points with 95% confidence, "
          "otherwise INCONCLUSIVE; the verdict combines the four (any FAIL -> FAIL, all PASS -> PASS).",
-    arms=(BASELINE,),
+    arms=(BASELINE,), judge=judge_drops,
 )
 def rotation_scale(ctx: Context) -> Outcome:
     runs = ctx.runs.get(*BASELINE)
     drops = {name: per_seed(runs, lambda r, f=f, v=v: drop(r, f, v)) for name, (f, v) in PROBES.items()}
-    parts = {name: beyond(d, above=SHARP, below=FLAT) for name, d in drops.items()}
+    parts = judge_drops({"drops": drops})
     curves = {f: {str(v): summary(per_seed(runs, lambda r, f=f, v=v: acc_at(r, f, v)))
                   for v in runs[0].invariance[f]["values"]} for f in ("rotate", "scale")}
-    evidence = {"parts": parts, "clean_acc": summary(per_seed(runs, clean_acc)),
+    evidence = {"clean_acc": summary(per_seed(runs, clean_acc)),
                 "drop_points": {n: summary(d) for n, d in drops.items()}, "curves": curves}
     fig, axes = new_figure(ncols=2, width=4.4)
     for ax, family, label in zip(axes, ("rotate", "scale"), ("rotation (degrees, ccw)", "scale factor")):
@@ -50,8 +54,8 @@ def rotation_scale(ctx: Context) -> Outcome:
         ax.set(xlabel=label, ylabel="test accuracy (%)", ylim=(0, 100))
     fig.suptitle("C11: LeNet-5 without augmentation (mean ± 95% CI over seeds)")
     key = "; ".join(f"{n} {fmt(d, ' pts')}" for n, d in drops.items())
-    return Outcome(combine(list(parts.values())), f"accuracy lost: {key}", evidence,
-                   [save(fig, ctx.out_dir, "c11.png")])
+    return Outcome(overall(parts), f"accuracy lost: {key}", evidence, [save(fig, ctx.out_dir, "c11.png")],
+                   parts=parts)
 
 
 # The suite's summary AUC that matches each augmentation.
@@ -62,6 +66,11 @@ MATCHING_AUC = {"shift": ("inv/shift_x_auc", "inv/shift_y_auc"), "rotate": ("inv
 def matching_auc(run, augment: str) -> float:
     keys = MATCHING_AUC[augment]
     return 100 * sum(run.metrics[k] for k in keys) / len(keys)
+
+
+def judge_augmentation(m: dict) -> dict[str, Part]:
+    """Per augmentation: its matching AUC against the unaugmented network's, over seeds."""
+    return {aug: greater(arms["augmented"], arms["none"]) for aug, arms in m.items()}
 
 
 @claim(
@@ -75,7 +84,7 @@ def matching_auc(run, augment: str) -> float:
     rule="For each augmentation: PASS if its matching AUC exceeds the unaugmented network's with 95% "
          "confidence (Welch interval of the difference above 0), FAIL if below with 95% confidence, otherwise "
          "INCONCLUSIVE; the verdict combines the three (any FAIL -> FAIL, all PASS -> PASS).",
-    arms=(BASELINE, *AUGMENTED.values()),
+    arms=(BASELINE, *AUGMENTED.values()), judge=judge_augmentation,
 )
 def augmentation(ctx: Context) -> Outcome:
     base = ctx.runs.get(*BASELINE)
@@ -84,7 +93,7 @@ def augmentation(ctx: Context) -> Outcome:
         runs = ctx.runs.get(*arm)
         with_aug = per_seed(runs, lambda r, aug=aug: matching_auc(r, aug))
         without = per_seed(base, lambda r, aug=aug: matching_auc(r, aug))
-        parts[aug] = greater(with_aug, without)
+        parts[aug] = judge_augmentation({aug: {"augmented": with_aug, "none": without}})[aug]
         gain = difference_interval(with_aug, without)
         cost = difference_interval(per_seed(runs, clean_acc), per_seed(base, clean_acc))
         evidence_arms[aug] = {"auc_augmented": summary(with_aug), "auc_none": summary(without),
@@ -92,7 +101,7 @@ def augmentation(ctx: Context) -> Outcome:
                               "clean_acc": summary(per_seed(runs, clean_acc)),
                               "clean_acc_change": [round(v, 2) for v in cost]}
         rows.append((aug, with_aug, without))
-    evidence = {"parts": parts, "clean_acc_none": summary(per_seed(base, clean_acc)),
+    evidence = {"clean_acc_none": summary(per_seed(base, clean_acc)),
                 "arms": evidence_arms, "interval_format": "[difference, 95% low, 95% high] in points"}
     fig, (ax,) = new_figure(width=5.5)
     for i, (_, with_aug, without) in enumerate(rows):
@@ -105,4 +114,4 @@ def augmentation(ctx: Context) -> Outcome:
     ax.legend(fontsize=8)
     key = "; ".join(f"{a} {evidence_arms[a]['auc_gain'][0]:+.1f} AUC pts (clean "
                     f"{evidence_arms[a]['clean_acc_change'][0]:+.2f})" for a in AUGMENTED)
-    return Outcome(combine(list(parts.values())), key, evidence, [save(fig, ctx.out_dir, "c12.png")])
+    return Outcome(overall(parts), key, evidence, [save(fig, ctx.out_dir, "c12.png")], parts=parts)

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from cnnexp.claims.registry import Context, all_claims
+from cnnexp.claims.registry import Claim, Context, all_claims
 from cnnexp.claims.report import claim_record, write_report
 from cnnexp.claims.trainings import Runs, as_overrides
 from cnnexp.data.datasets import SOURCES
@@ -27,13 +27,16 @@ log = logging.getLogger("cnnexp.claims")
 MIN_SEEDS = 3
 
 
-def selected(wanted: Any, known: list[str]) -> list[str]:
-    """`all`, one id, or a list of ids -> the ids in lecture order; unknown ids are a config error."""
+def selected(wanted: Any, claims: dict[str, Claim]) -> list[str]:
+    """`all`, one id, or a list of ids -> the ids in lecture order, with the earlier versions of those that
+    replace one (the report shows both verdicts); unknown ids are a config error."""
+    known = list(claims)
     ids = known if wanted == "all" else [wanted] if isinstance(wanted, str) else list(wanted)
     unknown = [i for i in ids if i not in known]
     if unknown or not ids:
         raise ConfigError(f"claims={wanted}: unknown claim id(s) {', '.join(map(str, unknown)) or '(none given)'}; "
                           f"choose from {', '.join(known)} or all")
+    ids = {*ids, *(claims[i].replaces for i in ids if claims[i].replaces)}
     return [i for i in known if i in ids]
 
 
@@ -47,7 +50,7 @@ def run_claims(cfg: DictConfig) -> dict:
     start = time.perf_counter()
     claims = all_claims()
     wanted = cfg.claims if isinstance(cfg.claims, str) else OmegaConf.to_object(cfg.claims)
-    ids = selected(wanted, list(claims))
+    ids = selected(wanted, claims)
     profile = cfg.profile
     out_dir = Path(cfg.paths.output_dir)
     runs = None

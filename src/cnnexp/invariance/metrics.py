@@ -127,6 +127,32 @@ def fgsm_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps
     return (correct / len(images)).tolist(), (loss_sum / len(images)).tolist()
 
 
+def pgd_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epsilon: float, steps: int,
+                 batch_size: int = 1000) -> float:
+    """Accuracy under L-inf projected gradient descent (Madry et al. 2018) in pixel space: `steps` signed-gradient
+    steps of 2.5 * epsilon / steps from the clean image, each projected back to the epsilon-ball and [0, 1]; an
+    image counts as attacked if any step's image is misclassified (the attack keeps its best). A lower bound on
+    what an attacker can do: a stronger attack can only find more."""
+    device = next(model.parameters()).device
+    step_size = 2.5 * epsilon / steps
+    survived = 0
+    for start in range(0, len(images), batch_size):
+        clean = pixels(images[start:start + batch_size].to(device))
+        y = labels[start:start + batch_size].to(device)
+        x, alive = clean.clone(), torch.ones_like(y, dtype=torch.bool)
+        for _ in range(steps):
+            x.requires_grad_(True)
+            logits = model(x)
+            alive &= logits.argmax(-1) == y
+            grad, = torch.autograd.grad(F.cross_entropy(logits, y), x)
+            x = torch.minimum(torch.maximum(x.detach() + step_size * grad.sign(), clean - epsilon), clean + epsilon)
+            x = x.clamp(0, 1)
+        with torch.inference_mode():
+            alive &= model(x).argmax(-1) == y
+        survived += int(alive.sum())
+    return survived / len(images)
+
+
 def normalized_auc(values: Sequence[float], accs: Sequence[float]) -> float:
     """Area under the accuracy curve divided by the width of the grid (1.0 = perfect everywhere)."""
     v, a = torch.tensor(values, dtype=torch.float64), torch.tensor(accs, dtype=torch.float64)
