@@ -88,7 +88,8 @@ def ladder(augmentation_gain=5.0):
 # claim id -> (numbers that support it, numbers that contradict it[, numbers where only a slip is wrong])
 EVIDENCE = {
     "C01": (fc_rows(), fc_rows(conv_params=(608, 9_608))),
-    "C02": ({"lecture": LECTURE_SHAPES, "lenet5": {"shapes": LECTURE_SHAPES}, "lenet5_1998": {"shapes": LECTURE_SHAPES}},
+    "C02": ({"lecture": LECTURE_SHAPES, "lenet5": {"shapes": LECTURE_SHAPES},
+             "lenet5_1998": {"shapes": LECTURE_SHAPES}},
             {"lecture": LECTURE_SHAPES, "lenet5": {"shapes": LECTURE_SHAPES | {"c1": [6, 24, 24]}},
              "lenet5_1998": {"shapes": LECTURE_SHAPES}}),
     "C03v2": (sizes(), sizes(mismatches=[{"W": 7}]), sizes(fractional=137)),

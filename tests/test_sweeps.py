@@ -111,6 +111,9 @@ def fake_job(root: Path, name: str, overrides: list[str], metrics: dict | None, 
     if metrics is not None:
         (job / "metrics.json").write_text(json.dumps(metrics))
     (job / "train.log").write_text(log)
+    # The HParams columns Lightning writes beside the events: the sweep's experiment summary reads them.
+    (job / "tb" / "version_0").mkdir(parents=True)
+    (job / "tb" / "version_0" / "hparams.yaml").write_text("".join(f"{o.replace('=', ': ', 1)}\n" for o in overrides))
 
 
 def test_report_ranks_by_validation_groups_seeds_with_a_t_interval_and_lists_failures(tmp_path):
@@ -169,3 +172,4 @@ def test_report_lists_a_job_with_a_corrupted_file_as_unreadable_and_reports_the_
     assert md.startswith("# Summary: 5 jobs, 2 finished, 0 failed, 3 unreadable")
     assert "Grouped by model.pooling;" in md and "| max | 1 | 0.9700" in md
     assert "`3`: overrides.yaml is unreadable" in md
+    assert list(tmp_path.glob("events.out.tfevents.*"))  # the HParams summary, over the readable metrics

@@ -22,6 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from cnnexp.config import CONF_DIR, class_name
+from cnnexp.files import read_checked
 
 HParamValue = bool | int | float | str
 # A setting this run's model or optimizer does not have: a value, so no run drops out of a filtered view.
@@ -147,7 +148,8 @@ def write_experiment(root: Path, runs: Sequence[Mapping[str, HParamValue]], metr
 def write_experiment_of(root: Path, settings_files: Iterable[Path], metrics_files: Iterable[Path]) -> None:
     """`write_experiment` over the runs' settings (Lightning's hparams.yaml) and metrics.json files."""
     runs = [yaml.safe_load(path.read_text()) or {} for path in settings_files]
-    metrics = {k for path in metrics_files for k in json.loads(path.read_text()) if "/" in k}
+    # A corrupted metrics.json (cnnexp-report lists it as unreadable) adds no column.
+    metrics = {k for path in metrics_files for k in (read_checked(path, json.loads, dict)[0] or {}) if "/" in k}
     if runs:
         write_experiment(root, runs, metrics)
 

@@ -20,6 +20,7 @@ import yaml
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
+from cnnexp.files import read_checked
 from cnnexp.hparams import write_sweep_experiment
 from cnnexp.stats import t_interval
 
@@ -42,24 +43,13 @@ def job_error(job: Path) -> str:
     return "no metrics.json and no error in the log (killed or still running?)"
 
 
-def _read(path: Path, load, kind: type) -> tuple[object, str]:
-    """(content, "") or (None, why it cannot be used): one corrupted file must not hide the other jobs."""
-    try:
-        content = load(path.read_text())
-    except (OSError, ValueError, yaml.YAMLError) as e:  # JSON errors and bad UTF-8 are ValueErrors
-        return None, f"{path.name} is unreadable ({type(e).__name__})"
-    if not isinstance(content, kind) or (kind is list and not all(isinstance(o, str) for o in content)):
-        return None, f"{path.name} is not a {kind.__name__} of {'overrides' if kind is list else 'metrics'}"
-    return content, ""
-
-
 def job_row(root: Path, job: Path) -> dict:
     """A job's overrides and metrics; status ok, failed (no metrics.json) or unreadable (a corrupted file)."""
     row: dict = {"job": str(job.relative_to(root)) or "."}
-    trial, _ = _read(job / "trial.json", json.loads, dict) if (job / "trial.json").is_file() else (None, "")
+    trial, _ = read_checked(job / "trial.json", json.loads, dict) if (job / "trial.json").is_file() else (None, "")
     if trial:  # a cnnexp-tune trial: its number, and whether the study stopped it early
         row["trial"] = trial.get("number")
-    overrides, problem = _read(job / ".hydra" / "overrides.yaml", lambda t: yaml.safe_load(t) or [], list)
+    overrides, problem = read_checked(job / ".hydra" / "overrides.yaml", lambda t: yaml.safe_load(t) or [], list)
     if problem:
         return row | {"status": "unreadable", "error": problem}
     row |= dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith(("paths.", "hydra")))
@@ -68,7 +58,7 @@ def job_row(root: Path, job: Path) -> dict:
         if trial and trial.get("state") == "pruned":
             return row | {"status": "pruned", "error": trial.get("note", "")}
         return row | {"status": "failed", "error": job_error(job)}
-    metrics, problem = _read(metrics_file, json.loads, dict)
+    metrics, problem = read_checked(metrics_file, json.loads, dict)
     return row | ({"status": "unreadable", "error": problem} if problem else {"status": "ok", "error": ""} | metrics)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import matplotlib.image as mpimg
 from torch.utils.tensorboard import SummaryWriter
 
+from cnnexp.claims.budgets import verdicts
 from cnnexp.claims.registry import Claim, Outcome
 from cnnexp.claims.verdict import CORRECTED, HOLDS, INCONCLUSIVE, REFUTED, REGISTERED_AS, VOCABULARY, Part
 from cnnexp.files import atomic_write_bytes, write_json
@@ -108,6 +109,27 @@ def section(record: dict, earlier: dict | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def budget_lines(result: dict) -> list[str]:
+    """Every trained claim's verdict and key number at this budget and at the other run's, side by side."""
+    other = result.get("budgets")
+    if not other:
+        return ["", "No run of these claims at another training budget was found to compare with "
+                    "(profile.compare_with)."] if any(r["trained"] for r in result["claims"]) else []
+    lines = ["", f"**The verdicts at two training budgets.** Profile `{result['profile']}` beside profile "
+                 f"`{other['profile']}` ({other['source']}; {other.get('wall_s') or 0:.0f} s on "
+                 f"{other.get('machine')}, {other.get('date')}). A trained claim whose verdict differs is "
+                 "**budget-sensitive**.", "",
+             f"| id | `{result['profile']}` | key number | `{other['profile']}` | key number |",
+             "|---|---|---|---|---|"]
+    for r in result["claims"]:
+        if "budget" in r:
+            b = r["budget"]
+            mark = " **budget-sensitive**" if b["sensitive"] else ""
+            lines.append(f"| {r['id']} | {MARK[r['verdict']]}{mark} | {r['key'].replace('|', chr(92) + '|')} | "
+                         f"{MARK.get(b['verdict'], b['verdict'])}{mark} | {b['key'].replace('|', chr(92) + '|')} |")
+    return lines
+
+
 def vocabulary() -> list[str]:
     return ["**How to read a verdict.** A claim's rule judges named parts of its sentence; the verdict is one of:", "",
             *[f"- {MARK[v]}: {meaning}." for v, meaning in VOCABULARY.items()],
@@ -141,10 +163,12 @@ def markdown(result: dict) -> str:
             head.append(f"| | **{previous}** | | | |")
             sections.append(f"# {previous}\n")
         earlier = records.get(r.get("replaces", ""))
-        head.append(f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]} | "
+        sensitive = " **budget-sensitive**" if r.get("budget", {}).get("sensitive") else ""
+        head.append(f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]}{sensitive} | "
                     + (f"{earlier['id']}: {MARK[earlier['verdict']]}" if earlier else "") + " | "
                     f"{r['key'].replace('|', chr(92) + '|')} |")
         sections.append(section(r, earlier))
+    head += budget_lines(result)
     old = [records[i] for i in replaced if i in records]
     if old:
         sections += [f"# {EARLIER}\n", *(f"{section(r)}\nReplaced by [{replaced[r['id']]}]"
@@ -154,6 +178,7 @@ def markdown(result: dict) -> str:
 
 def write_report(result: dict, out_dir: Path) -> None:
     write_json(out_dir / "claims.json", result)
+    write_json(out_dir / "verdicts.json", verdicts(result))
     atomic_write_bytes(out_dir / "report.md", markdown(result).encode())
     log_to_tensorboard(result, out_dir)
 

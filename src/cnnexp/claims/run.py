@@ -11,12 +11,14 @@ import logging
 import os
 import platform
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from cnnexp.claims.budgets import compare, read_other
 from cnnexp.claims.registry import Claim, Context, all_claims
 from cnnexp.claims.report import claim_record, write_report
 from cnnexp.claims.trainings import Runs, as_overrides
@@ -78,11 +80,14 @@ def run_claims(cfg: DictConfig) -> dict:
         records.append(claim_record(claims[i], outcome, dataset))
     records.sort(key=lambda r: r["id"])
     result = {"dataset": dataset, "profile": profile.name, "seeds": list(profile.seeds), "machine": machine(),
-              "wall_s": round(time.perf_counter() - start, 1),
+              "date": datetime.now().isoformat(timespec="minutes"), "wall_s": round(time.perf_counter() - start, 1),
               "curve_images": runs.curve_images() if runs else None,
               "trainings": {"trained": runs.trained if runs else 0, "cached": runs.cached if runs else 0,
                             "fit_s": round(runs.fit_seconds, 1) if runs else 0.0,
                             "workers": runs.workers if runs else 1},
               "claims": records}
+    other = read_other(profile.get("compare_with"))
+    if other:
+        compare(result, other, str(profile.compare_with))
     write_report(result, out_dir)
     return result

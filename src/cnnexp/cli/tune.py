@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{COMMAND}: stopped by SIGINT; the study in {settings.storage} keeps its finished trials (a stopped "
               f"one is marked failed): the same command adds trials again", file=sys.stderr)
         raise SystemExit(130) from None
-    finish(study, settings)
+    finish(study, settings, overrides)
     if failures:
         print("\n".join(f"{COMMAND}: error: {f}" for f in failures), file=sys.stderr)
         raise SystemExit(1)

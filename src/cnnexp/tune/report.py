@@ -4,6 +4,7 @@ cnnexp-report's summary of the trials' run dirs, and how to open the dashboard."
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
@@ -17,8 +18,9 @@ from cnnexp.tune.storage import dashboard_command
 REPORTED = "test/acc"
 
 
-def summary(study: optuna.Study, settings: TuneSettings) -> dict:
-    """Trials by state and the best trial (None before one completes)."""
+def summary(study: optuna.Study, settings: TuneSettings, overrides: Sequence[str] = ()) -> dict:
+    """Trials by state, the best trial (None before one completes), the command's overrides and every trial:
+    enough to check the best against the others and to run the search again."""
     trials = study.get_trials(deepcopy=False)
     best = study.best_trial if any(t.state == optuna.trial.TrialState.COMPLETE for t in trials) else None
     return {
@@ -26,12 +28,16 @@ def summary(study: optuna.Study, settings: TuneSettings) -> dict:
         "direction": settings.direction, "trials": dict(sorted(Counter(t.state.name.lower() for t in trials).items())),
         "best": best and {"number": best.number, settings.metric: best.value, REPORTED: best.user_attrs.get(REPORTED),
                           "params": best.params, "run_dir": best.user_attrs.get("run_dir")},
+        "overrides": list(overrides),
+        "all_trials": [{"number": t.number, "state": t.state.name.lower(), "params": t.params, settings.metric: t.value,
+                        "finished": t.datetime_complete and t.datetime_complete.isoformat(timespec="seconds")}
+                       for t in trials],
     }
 
 
-def finish(study: optuna.Study, settings: TuneSettings) -> dict:
+def finish(study: optuna.Study, settings: TuneSettings, overrides: Sequence[str] = ()) -> dict:
     """Write best.json and the report into the study dir; print where they are and the best trial."""
-    result = summary(study, settings)
+    result = summary(study, settings, overrides)
     study_dir = Path(settings.dir)
     study_dir.mkdir(parents=True, exist_ok=True)
     write_json(study_dir / "best.json", result)
