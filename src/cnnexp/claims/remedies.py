@@ -355,7 +355,7 @@ def ladder(ctx: Context) -> Outcome:
                    parts=parts)
 
 
-def ladder_figure(runs: dict, out_dir, name: str) -> str:
+def ladder_figure(runs: dict, out_dir, file: str) -> str:
     fig, axes = new_figure(ncols=2, width=5.0)
     for i, (name, r) in enumerate(runs.items()):
         for j, (measure, color) in enumerate(((zero_fill, "tab:gray"), (circular, "tab:blue"))):
@@ -371,7 +371,7 @@ def ladder_figure(runs: dict, out_dir, name: str) -> str:
     axes[1].set(xlabel="horizontal shift of the 28x28 image (px, zero fill)", ylabel="test accuracy (%)",
                 title="accuracy vs shift (mean over seeds)")
     axes[1].legend(fontsize=7)
-    return save(fig, out_dir, name)
+    return save(fig, out_dir, file)
 
 
 MIN_EFFECT = 1.0  # points an ingredient must buy on the measure it is meant to improve, beyond the noise
