@@ -26,10 +26,11 @@ import torch
 from omegaconf import open_dict
 
 from cnnexp.classifier import use_memory_format
-from cnnexp.compiled import for_inference, suite_passes, worth_compiling
+from cnnexp.compiled import for_inference, worth_compiling
 from cnnexp.config import compose
 from cnnexp.data.torchvision_sets import load_split
 from cnnexp.invariance.metrics import predict
+from cnnexp.invariance.suite import suite_passes
 from cnnexp.runtime import keep_freed_memory
 from cnnexp.training.checkpoint import load_classifier
 from cnnexp.training.run import train

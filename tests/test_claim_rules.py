@@ -3,7 +3,8 @@ given numbers that support it, HOLDS (a claim with a slip: HOLDS WITH A CORRECTI
 
 import pytest
 
-from cnnexp.claims.registry import all_claims, current
+from cnnexp.claims.families import all_claims
+from cnnexp.claims.registry import current
 from cnnexp.claims.verdict import CORRECTED, HOLDS, INCONCLUSIVE, REFUTED, Part, at_most, beyond, greater, overall
 from cnnexp.stats import seeds_for_difference, seeds_for_mean
 

@@ -11,7 +11,8 @@ import torch
 from omegaconf import OmegaConf
 
 from cnnexp.claims.arms import APS_ARM, BASELINE, MLP, P4
-from cnnexp.claims.registry import Context, all_claims, current
+from cnnexp.claims.families import all_claims
+from cnnexp.claims.registry import Context, current
 from cnnexp.claims.report import MARK
 from cnnexp.claims.trainings import Run, Runs, as_overrides
 from cnnexp.claims.verdict import HOLDS, INCONCLUSIVE, REFUTED, combine, greater

@@ -91,7 +91,8 @@ def _suite_config(*overrides: str) -> dict:
 
 
 def test_compile_only_where_the_images_repay_it():
-    from cnnexp.compiled import suite_passes, worth_compiling
+    from cnnexp.compiled import worth_compiling
+    from cnnexp.invariance.suite import suite_passes
 
     default = _suite_config()
     # The default suite on the 10,000 test images: 70 curve settings less the 4 identities (the clean pass's

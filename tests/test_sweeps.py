@@ -10,7 +10,7 @@ import pytest
 from hydra.types import RunMode
 
 from cnnexp.config import compose
-from cnnexp.sweep_report import report
+from cnnexp.sweeps.summary import report
 
 PRESETS = {"kernel_size": {"model.kernel_size": "3,5,7"}, "stride": {"model.stride": "1,2", "model.padding": "0,2"},
            "padding": {"model.padding": "0,2", "model.padding_mode": "zeros,circular,reflect"},
@@ -27,10 +27,11 @@ def test_sweep_presets_launch_their_grid_over_three_seeds_by_themselves(name):
 
 
 def test_every_point_of_the_ladder_is_valid():
-    from cnnexp.cli.sweeps import grid, invalid_points
+    from cnnexp.config import sweep_points
+    from cnnexp.sweeps.points import invalid_points
 
     cfg = compose("train", ["sweep=ladder"], return_hydra_config=True)
-    points = grid(cfg.hydra.sweeper, [])
+    points = sweep_points(cfg.hydra.sweeper, [])
     assert len(points) == 15 and invalid_points("train", points) == []
 
 
@@ -145,7 +146,7 @@ def test_report_on_a_dir_without_runs_is_an_error(tmp_path):
 def test_job_count_of_a_sweep(preset, command_line, jobs):
     from omegaconf import open_dict
 
-    from cnnexp.cli.sweeps import count_jobs
+    from cnnexp.sweeps.points import count_jobs
 
     cfg = compose("train", [f"sweep={preset}"] if preset else [], return_hydra_config=True)
     with open_dict(cfg):

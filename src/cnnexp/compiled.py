@@ -13,38 +13,16 @@ from __future__ import annotations
 import copy
 import importlib.util
 import sys
-from collections.abc import Mapping
-from typing import Any
 
 from torch import nn
 
 from cnnexp.classifier import use_memory_format
-from cnnexp.invariance import FAMILIES
 
 # Graphs one forward may keep: each model architecture and input size is one. A claims worker evaluates a dozen
 # models in turn; past dynamo's default (8) every later one ran eagerly, its compile wasted.
 RECOMPILE_LIMIT = 64
 # Seconds a compile costs (see above) and seconds one image-pass saves (1/19.5k - 1/32.7k img/s).
 FIRST_COMPILE_S, LATER_COMPILE_S, SAVED_S_PER_IMAGE = 5.0, 0.3, 20e-6
-
-
-def suite_passes(images: int, cfg: Mapping[str, Any]) -> int:
-    """How many images the invariance suite `cfg` classifies (all forward passes but FGSM's and the
-    feature-map check, which run the eager network)."""
-    if not cfg["enabled"]:
-        return 0
-    from cnnexp.invariance.suite import IDENTITY, grid, identity_is_clean  # the suite imports this module
-
-    n = min(images, cfg["num_images"] or images)
-    measures = cfg["measures"]
-    per_measure = {"consistency": 2, "circular_consistency": 2, "circular_shifts": len(cfg["circular_shifts"]),
-                   "quarter_turns": 3}  # consistency: 2 draws
-    settings = 1 + sum(per_measure.get(m, 0) for m in measures)  # the clean pass, then every measure's
-    for family in (f for f in FAMILIES if cfg[f] is not None):
-        values = grid(cfg[family])
-        reused = IDENTITY[family] in values and identity_is_clean(family, cfg)
-        settings += len(values) - reused  # the identity's predictions are the clean pass's
-    return settings * n
 
 
 def worth_compiling(passes: int) -> bool:

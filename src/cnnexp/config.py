@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
@@ -78,14 +81,53 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("isatty", lambda: sys.stderr.isatty(), replace=True)
     # A run's default name: its network's class, `cnnexp.models.lenet5.LeNet5` -> `lenet5`.
     OmegaConf.register_new_resolver("class_name", class_name, replace=True)
-    # A sweep job's dir and TensorBoard run name: the overrides its sweep varies (cnnexp.cli.sweeps.job_name).
-    OmegaConf.register_new_resolver("sweep_job", _sweep_job, replace=True)
+    # A sweep job's dir and TensorBoard run name: the overrides its sweep varies.
+    OmegaConf.register_new_resolver("sweep_job", job_name, replace=True)
 
 
-def _sweep_job() -> str:
-    from cnnexp.cli.sweeps import job_name  # it imports this module
+def sweep_points(sweeper: Mapping, overrides: Sequence[str]) -> list[list[str]] | None:
+    """Every point of a sweep as a list of overrides, in launch order, as Hydra's grid sweeper expands
+    `sweeper.params` then the command line; None when the sweeper is not the grid sweeper (Optuna
+    chooses its own points) or the sweep is not a finite grid."""
+    if not str(sweeper.get("_target_", "")).endswith("BasicSweeper"):
+        return None
+    params = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
+    try:
+        (points,) = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides([*params, *overrides]), None)
+    except Exception:  # intervals and other sweeps the grid sweeper refuses: Hydra says so itself
+        return None
+    return points
 
-    return job_name()
+
+def swept_keys(points: Sequence[Sequence[str]]) -> set[str]:
+    """The keys whose override is not the same in every point: what the sweep varies."""
+    return {o.split("=", 1)[0] for p in points for o in p if sum(o in q for q in points) < len(points)}
+
+
+@cache
+def _swept_keys_of(multirun_yaml: str, _mtime_ns: int) -> frozenset[str] | None:
+    try:
+        master = OmegaConf.load(multirun_yaml)
+        points = sweep_points(master.hydra.sweeper, list(master.hydra.overrides.task))
+    except Exception:  # not a grid sweep's file, or one this Hydra cannot read: name jobs by all overrides
+        return None
+    return frozenset(swept_keys(points)) if points else None
+
+
+def job_name() -> str:
+    """A sweep job's name, `${sweep_job:}` in its dir (TensorBoard's run name): the overrides the sweep varies,
+    spelled as Hydra's `override_dirname` (`model.pooling=max,seed=0`); the constant ones stay in the `overrides`
+    hparam. Jobs get the grid from the sweep dir's multirun.yaml, which Hydra's grid sweeper writes before any
+    job starts; a sweep without it (another sweeper) or that varies nothing keeps every override."""
+    if not HydraConfig.initialized():  # a config composed outside a command: no job, no overrides
+        return ""
+    hydra = HydraConfig.get()
+    multirun = Path(hydra.sweep.dir) / "multirun.yaml"
+    swept = _swept_keys_of(str(multirun), multirun.stat().st_mtime_ns) if multirun.is_file() else None
+    sep = hydra.job.config.override_dirname
+    keep = (swept or set()) - set(sep.exclude_keys)
+    lines = sorted(o for o in hydra.overrides.task if o.split("=", 1)[0] in keep)
+    return sep.item_sep.join(lines).replace("=", sep.kv_sep) or hydra.job.override_dirname
 
 
 # The configs name these resolvers, so importing this module (every command does) registers them.

@@ -18,8 +18,6 @@ from typing import Any
 
 import yaml
 from hydra.core.hydra_config import HydraConfig
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
 
 from cnnexp.config import CONF_DIR, class_name
 from cnnexp.files import read_checked
@@ -159,13 +157,3 @@ def write_sweep_experiment(root: Path, jobs: Iterable[Path]) -> None:
     done = [(found[0], job / "metrics.json") for job in jobs
             if (job / "metrics.json").is_file() and (found := sorted(job.rglob(SETTINGS_FILE)))]
     write_experiment_of(root, [s for s, _ in done], [m for _, m in done])
-
-
-class SweepExperiment(Callback):
-    """Writes the experiment summary at a sweep's root once its jobs have finished (conf/hydra/default.yaml)."""
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from cnnexp.sweep_report import find_jobs
-
-        root = Path(config.hydra.sweep.dir)
-        write_sweep_experiment(root, find_jobs(root))

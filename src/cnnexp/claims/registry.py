@@ -82,13 +82,6 @@ def claim(id: str, title: str, lecture: str, method: str, rule: str, arms: Seque
     return register
 
 
-def all_claims() -> dict[str, Claim]:
-    """Every claim, sorted by id (importing the families registers them)."""
-    from cnnexp.claims import families  # noqa: F401  (registers on import)
-
-    return dict(sorted(CLAIMS.items()))
-
-
 def superseded(claims: dict[str, Claim]) -> dict[str, str]:
     """{earlier id: the id of the claim that replaces it}."""
     return {c.replaces: i for i, c in claims.items() if c.replaces}

@@ -19,7 +19,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from cnnexp.claims.budgets import compare, read_other
-from cnnexp.claims.registry import Claim, Context, all_claims
+from cnnexp.claims.families import all_claims
+from cnnexp.claims.registry import Claim, Context
 from cnnexp.claims.report import claim_record, write_report
 from cnnexp.claims.trainings import Runs, as_overrides
 from cnnexp.data.datasets import SOURCES

@@ -15,10 +15,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from cnnexp.cli.sweeps import check_sweep
 from cnnexp.config import compose, in_sweep
 from cnnexp.errors import USER_ERRORS, ConfigError, Interrupted
 from cnnexp.runtime import keep_freed_memory
+from cnnexp.sweeps.points import check_sweep
 
 T = TypeVar("T")
 MULTIRUN_FLAGS = ("-m", "--multirun")

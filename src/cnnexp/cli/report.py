@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
         fail("cnnexp-report", f"{args.dir} is not a directory")
-    from cnnexp.sweep_report import report
+    from cnnexp.sweeps.summary import report
 
     try:
         _, md = report(args.dir)

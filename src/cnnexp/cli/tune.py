@@ -16,8 +16,8 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from cnnexp.cli.common import check_overrides, fail, one_line
-from cnnexp.cli.sweeps import invalid_points
 from cnnexp.errors import ConfigError
+from cnnexp.sweeps.points import invalid_points
 from cnnexp.tune.settings import TuneSettings, load_settings, train_overrides
 from cnnexp.tune.space import boundaries
 

@@ -141,3 +141,20 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     summary["inv/suite_s"] = time.perf_counter() - start
     results["summary"] = summary
     return results
+
+
+def suite_passes(images: int, cfg: Mapping[str, Any]) -> int:
+    """How many images the invariance suite `cfg` classifies (all forward passes but FGSM's and the
+    feature-map check, which run the eager network)."""
+    if not cfg["enabled"]:
+        return 0
+    n = min(images, cfg["num_images"] or images)
+    measures = cfg["measures"]
+    per_measure = {"consistency": 2, "circular_consistency": 2, "circular_shifts": len(cfg["circular_shifts"]),
+                   "quarter_turns": 3}  # consistency: 2 draws
+    settings = 1 + sum(per_measure.get(m, 0) for m in measures)  # the clean pass, then every measure's
+    for family in (f for f in FAMILIES if cfg[f] is not None):
+        values = grid(cfg[family])
+        reused = IDENTITY[family] in values and identity_is_clean(family, cfg)
+        settings += len(values) - reused  # the identity's predictions are the clean pass's
+    return settings * n

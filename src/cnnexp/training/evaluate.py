@@ -14,13 +14,13 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
 from cnnexp.classifier import Classifier
-from cnnexp.compiled import for_inference, suite_passes
+from cnnexp.compiled import for_inference
 from cnnexp.errors import ConfigError
 from cnnexp.files import write_json
 from cnnexp.hparams import settings, task_overrides
 from cnnexp.invariance.metrics import predict
 from cnnexp.invariance.outputs import log_to_tensorboard, write_outputs
-from cnnexp.invariance.suite import run_suite
+from cnnexp.invariance.suite import run_suite, suite_passes
 from cnnexp.models.summary import count_parameters
 from cnnexp.training.checkpoint import load_trained
 from cnnexp.training.tensorboard import log_model, write_hparams

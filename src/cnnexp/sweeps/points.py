@@ -1,5 +1,5 @@
-"""Grid sweeps before they start: the one expansion of a sweep into its points, the points that fail
-validation (listed in one block), the job count Hydra logs, and each job's name (what the sweep varies).
+"""Grid sweeps before they start: the points that fail validation (listed in one block) and the job count
+Hydra logs. The expansion of a sweep into its points and each job's name are cnnexp.config's (a resolver).
 
 Invalid points are still launched and fail at once, so cnnexp-report shows them as failed jobs with
 the same error while the valid points run as usual. Plain Python (Hydra, OmegaConf, validation).
@@ -10,66 +10,17 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from cnnexp.config import compose, is_group
+from cnnexp.config import compose, is_group, sweep_points, swept_keys
 from cnnexp.errors import ConfigError
 from cnnexp.validate import validate_composed
 
 log = logging.getLogger("cnnexp")
-
-
-def grid(sweeper: Mapping, overrides: Sequence[str]) -> list[list[str]] | None:
-    """Every point of a sweep as a list of overrides, in launch order, as Hydra's grid sweeper expands
-    `sweeper.params` then the command line; None when the sweeper is not the grid sweeper (Optuna
-    chooses its own points) or the sweep is not a finite grid."""
-    if not str(sweeper.get("_target_", "")).endswith("BasicSweeper"):
-        return None
-    params = [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
-    try:
-        (points,) = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides([*params, *overrides]), None)
-    except Exception:  # intervals and other sweeps the grid sweeper refuses: Hydra says so itself
-        return None
-    return points
-
-
-def swept_keys(points: Sequence[Sequence[str]]) -> set[str]:
-    """The keys whose override is not the same in every point: what the sweep varies."""
-    return {o.split("=", 1)[0] for p in points for o in p if sum(o in q for q in points) < len(points)}
-
-
-@cache
-def _swept_keys_of(multirun_yaml: str, _mtime_ns: int) -> frozenset[str] | None:
-    try:
-        master = OmegaConf.load(multirun_yaml)
-        points = grid(master.hydra.sweeper, list(master.hydra.overrides.task))
-    except Exception:  # not a grid sweep's file, or one this Hydra cannot read: name jobs by all overrides
-        return None
-    return frozenset(swept_keys(points)) if points else None
-
-
-def job_name() -> str:
-    """A sweep job's name, `${sweep_job:}` in its dir (TensorBoard's run name): the overrides the sweep varies,
-    spelled as Hydra's `override_dirname` (`model.pooling=max,seed=0`); the constant ones stay in the `overrides`
-    hparam. Jobs get the grid from the sweep dir's multirun.yaml, which Hydra's grid sweeper writes before any
-    job starts; a sweep without it (another sweeper) or that varies nothing keeps every override."""
-    if not HydraConfig.initialized():  # a config composed outside a command: no job, no overrides
-        return ""
-    hydra = HydraConfig.get()
-    multirun = Path(hydra.sweep.dir) / "multirun.yaml"
-    swept = _swept_keys_of(str(multirun), multirun.stat().st_mtime_ns) if multirun.is_file() else None
-    sep = hydra.job.config.override_dirname
-    keep = (swept or set()) - set(sep.exclude_keys)
-    lines = sorted(o for o in hydra.overrides.task if o.split("=", 1)[0] in keep)
-    return sep.item_sep.join(lines).replace("=", sep.kv_sep) or hydra.job.override_dirname
 
 
 def invalid_points(config_name: str, points: list[list[str]]) -> list[tuple[list[str], str]]:
@@ -101,7 +52,7 @@ def invalid_points(config_name: str, points: list[list[str]]) -> list[tuple[list
 def check_sweep(config_name: str, command: str, overrides: Sequence[str], sweeper: Mapping) -> None:
     """Print one block naming the invalid points of the sweep (if any) on stderr. `sweeper`: the
     hydra.sweeper node composed from the command line's plain overrides (a preset's grid is in it)."""
-    points = grid(sweeper, overrides)
+    points = sweep_points(sweeper, overrides)
     bad = invalid_points(config_name, points) if points else []
     if not bad:
         return
@@ -115,7 +66,7 @@ def check_sweep(config_name: str, command: str, overrides: Sequence[str], sweepe
 
 def count_jobs(config: DictConfig) -> int | None:
     """Jobs of a grid sweep from its Hydra config; None when the sweeper decides itself."""
-    points = grid(config.hydra.sweeper, list(config.hydra.overrides.task))
+    points = sweep_points(config.hydra.sweeper, list(config.hydra.overrides.task))
     return len(points) if points is not None else None
 
 

@@ -1,0 +1,156 @@
+"""The summary of a sweep (or a folder of runs), grouped by what was swept (cnnexp-report).
+
+Writes into the dir: summary.csv (a row per job: its overrides, metrics.json, or its error; a cnnexp-tune
+trial's number, and "pruned" for a trial the study stopped early),
+summary.md (groups of the swept settings with mean and 95% interval over seeds, best validation
+first) and summary.png (validation and test accuracy, and shift consistency where measured, per group);
+and the runs' TensorBoard HParams experiment summary (cnnexp.hparams).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+
+from cnnexp.files import read_checked
+from cnnexp.hparams import write_sweep_experiment
+from cnnexp.stats import t_interval
+
+# Validation ranks; the test set and the invariance suite (on test images) are reported beside it.
+SORT_METRIC = "val/acc_best"
+SUMMARIZED = (SORT_METRIC, "test/acc", "inv/shift_consistency")
+
+
+def find_jobs(root: Path) -> list[Path]:
+    """Run dirs below `root`: every folder holding Hydra's `.hydra/overrides.yaml`."""
+    return sorted(p.parent.parent for p in root.rglob(".hydra/overrides.yaml"))
+
+
+def job_error(job: Path) -> str:
+    """The last error line a failed job left in its log."""
+    for log in sorted(job.glob("*.log")):
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if "error" in ln.lower()]
+        if lines:
+            return lines[-1].split("] - ")[-1].strip()
+    return "no metrics.json and no error in the log (killed or still running?)"
+
+
+def job_row(root: Path, job: Path) -> dict:
+    """A job's overrides and metrics; status ok, failed (no metrics.json) or unreadable (a corrupted file)."""
+    row: dict = {"job": str(job.relative_to(root)) or "."}
+    trial, _ = read_checked(job / "trial.json", json.loads, dict) if (job / "trial.json").is_file() else (None, "")
+    if trial:  # a cnnexp-tune trial: its number, and whether the study stopped it early
+        row["trial"] = trial.get("number")
+    overrides, problem = read_checked(job / ".hydra" / "overrides.yaml", lambda t: yaml.safe_load(t) or [], list)
+    if problem:
+        return row | {"status": "unreadable", "error": problem}
+    row |= dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith(("paths.", "hydra")))
+    metrics_file = job / "metrics.json"
+    if not metrics_file.is_file():
+        if trial and trial.get("state") == "pruned":
+            return row | {"status": "pruned", "error": trial.get("note", "")}
+        return row | {"status": "failed", "error": job_error(job)}
+    metrics, problem = read_checked(metrics_file, json.loads, dict)
+    return row | ({"status": "unreadable", "error": problem} if problem else {"status": "ok", "error": ""} | metrics)
+
+
+def summarize(rows: list[dict]):
+    table = pd.DataFrame(rows)
+    override_keys = [c for c in table.columns if c not in ("job", "status", "error") and "/" not in c
+                     and c != "epochs"]
+    # A job whose overrides could not be read says nothing about what was swept.
+    known = table[~table.error.str.contains("overrides.yaml", regex=False)]
+    swept = [k for k in override_keys if k != "seed" and known[k].nunique(dropna=False) > 1]
+    ok = table[table.status == "ok"]
+    groups = []
+    if not ok.empty:
+        keyed = ok.groupby(swept, dropna=False) if swept else [((), ok)]
+        for key, part in keyed:
+            key = key if isinstance(key, tuple) else (key,)
+            group = dict(zip(swept, key)) | {"runs": len(part)}
+            for metric in SUMMARIZED:
+                if metric in part and part[metric].notna().any():
+                    group[metric], group[f"{metric} ±95%"] = t_interval(part[metric].dropna().tolist())
+            groups.append(group)
+    groups.sort(key=lambda g: -g.get(SORT_METRIC, -1))
+    return table, swept, groups
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def markdown(table, swept: list[str], groups: list[dict]) -> str:
+    pruned = table[table.status == "pruned"]
+    failed = table[~table.status.isin(("ok", "pruned"))]
+    unreadable = int((table.status == "unreadable").sum())
+    lines = [f"# Summary: {len(table)} jobs, {int((table.status == 'ok').sum())} finished, "
+             + (f"{len(pruned)} pruned, " if len(pruned) else "") + f"{len(failed) - unreadable} failed"
+             + (f", {unreadable} unreadable" if unreadable else ""), ""]
+    if groups:
+        cols = [*swept, "runs", *(c for c in groups[0] if c not in swept and c != "runs")]
+        lines += ["Grouped by " + (", ".join(swept) or "nothing (one setting)") +
+                  "; mean over runs (seeds) with the half-width of the 95% t-interval; "
+                  "best validation first (val/acc_best: it selects; test/acc reports).", "",
+                  "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_fmt(g.get(c, "")) for c in cols) + " |" for g in groups]
+    if len(pruned):
+        lines += ["", "## Pruned trials (stopped early by the study)", ""]
+        lines += [f"- `{r.job}`: {r.error}" for r in pruned.itertuples()]
+    if len(failed):
+        lines += ["", "## Failed or unreadable jobs", ""] + [f"- `{r.job}`: {r.error}" for r in failed.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def plot(groups: list[dict], swept: list[str], path: Path) -> None:
+    metrics = [m for m in SUMMARIZED if any(m in g for g in groups)]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.5 * len(groups) + 1.5), squeeze=False)
+    # A study's trials differ in every searched key: the trial number names each bar.
+    shown = ["trial"] if "trial" in swept else swept
+    labels = [", ".join(f"{k}={g[k]}" for k in shown) or "all" for g in groups]
+    for ax, metric in zip(axes[0], metrics):
+        values = [g.get(metric, math.nan) for g in groups]
+        errors = [0 if math.isnan(g.get(f"{metric} ±95%", math.nan)) else g[f"{metric} ±95%"] for g in groups]
+        ax.barh(labels, values, xerr=errors, color="tab:blue", alpha=0.8)
+        ax.set_xlabel(metric)
+        finite = [v for v in values if not math.isnan(v)]
+        if finite:
+            ax.set_xlim(max(0.0, min(finite) - 0.05), min(1.0, max(finite) + 0.02))
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def report(root: Path) -> tuple[Path, Path]:
+    jobs = find_jobs(root)
+    if not jobs:
+        raise FileNotFoundError(f"{root}: no runs found (no .hydra/overrides.yaml below it)")
+    table, swept, groups = summarize([job_row(root, j) for j in jobs])
+    table.to_csv(root / "summary.csv", index=False)
+    (root / "summary.md").write_text(markdown(table, swept, groups))
+    if groups:
+        plot(groups, swept, root / "summary.png")
+    write_sweep_experiment(root, jobs)
+    return root / "summary.csv", root / "summary.md"
+
+
+class SweepExperiment(Callback):
+    """Writes the experiment summary at a sweep's root once its jobs have finished (conf/hydra/default.yaml)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        root = Path(config.hydra.sweep.dir)
+        write_sweep_experiment(root, find_jobs(root))
