@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 
 from cnnexp.files import write_json
-from cnnexp.sweep_report import find_jobs, report
+from cnnexp.sweeps.summary import find_jobs, report
 from cnnexp.tune.settings import TuneSettings
 from cnnexp.tune.storage import dashboard_command
 
