@@ -27,3 +27,12 @@ def test_lightning_messages_print_once_without_tips(root_handler):
     assert "Tip:" not in text
     if root_handler:
         assert "root: fit message" in text
+
+
+def test_a_run_prints_its_run_dir_whole_on_a_line_of_its_own(tmp_path):
+    """Read from a pipe (80 columns for rich), a long run dir must not be cut at the table's width."""
+    run_dir = tmp_path / ("a-long-folder-name-" * 6) / "2026-12-07_04-21-31_6730_lenet5"
+    code = ("from cnnexp.cli.common import print_metrics; "
+            f"print_metrics('cnnexp-train', {str(run_dir)!r}, {{'val/acc_best': 0.5}})")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert f"cnnexp-train: {run_dir}" in out.splitlines()

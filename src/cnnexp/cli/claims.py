@@ -20,12 +20,13 @@ def _claims(cfg: DictConfig) -> dict:
 
 
 def print_verdicts(result: dict, out_dir: str) -> None:
-    table = Table(title=f"cnnexp-claims: {out_dir} ({result['wall_s']:.0f} s)")
+    table = Table(title=f"cnnexp-claims ({result['wall_s']:.0f} s)")
     for column in ("id", "verdict", "key number"):
         table.add_column(column)
     for r in result["claims"]:
         table.add_row(r["id"], r["verdict"], r["key"])
     Console().print(table)
+    print(f"cnnexp-claims: {out_dir}/report.md", flush=True)  # whole, on its own line: it can be copied
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="claims")

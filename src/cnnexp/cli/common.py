@@ -90,14 +90,17 @@ def run_job(command: str, job: Callable[[DictConfig], T], cfg: DictConfig) -> T 
         return None
 
 
-def print_metrics(title: str, metrics: Mapping[str, Any]) -> None:
+def print_metrics(command: str, run_dir: str, metrics: Mapping[str, Any]) -> None:
+    """The metrics as a table, then the run dir on a line of its own, whole (a table's title wraps at the
+    terminal's width, and a path cut in two cannot be copied)."""
     # Imported here: a refusal never prints a table, and a run prints one only at its end.
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table(title=command)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
         table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else f"{value:,}")
     Console().print(table)
+    print(f"{command}: {run_dir}", flush=True)

@@ -29,7 +29,7 @@ def _evaluate(cfg: DictConfig) -> dict[str, float]:
 def _main(cfg: DictConfig) -> None:
     metrics = run_job("cnnexp-eval", _evaluate, cfg)
     if metrics:
-        print_metrics(f"cnnexp-eval: {cfg.paths.output_dir}", metrics)
+        print_metrics("cnnexp-eval", cfg.paths.output_dir, metrics)
 
 
 def main() -> None:

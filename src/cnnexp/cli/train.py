@@ -27,7 +27,7 @@ def _main(cfg: DictConfig) -> Any:
     """Returns `metrics[optimized_metric]` (nan for a failed job): the value a sweeper optimizes."""
     metrics = run_job("cnnexp-train", _train, cfg)
     if metrics:  # DDP ranks other than 0 return {}: rank 0 reports
-        print_metrics(f"cnnexp-train: {cfg.paths.output_dir}", metrics)
+        print_metrics("cnnexp-train", cfg.paths.output_dir, metrics)
     return (metrics or {}).get(cfg.optimized_metric, math.nan)
 
 
