@@ -36,3 +36,12 @@ def test_a_run_prints_its_run_dir_whole_on_a_line_of_its_own(tmp_path):
             f"print_metrics('cnnexp-train', {str(run_dir)!r}, {{'val/acc_best': 0.5}})")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert f"cnnexp-train: {run_dir}" in out.splitlines()
+
+
+def test_a_cpu_run_does_not_warn_about_cuda():
+    """Compiled evaluation imports torch.utils.cpp_extension, which warns when a CUDA toolkit is installed
+    without a runtime (this machine: /usr/local/cuda)."""
+    code = ("from cnnexp.runtime import use_default_cuda_check; use_default_cuda_check(); "
+            "import torch.utils.cpp_extension")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "CUDA" not in out.stdout + out.stderr

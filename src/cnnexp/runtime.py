@@ -89,6 +89,9 @@ def use_default_cuda_check() -> None:
     cnnexp starts its other processes (DDP, sweep jobs) as fresh interpreters, so the default is safe.
     """
     os.environ.pop(NVML_CHECK, None)
+    # Compiled evaluation imports torch.utils.cpp_extension, which warns "No CUDA runtime is found" on a CPU
+    # machine that has a CUDA toolkit installed: nothing a CPU run can act on.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
 class _DropTips(logging.Filter):
