@@ -55,3 +55,15 @@ def test_wheel_installs_and_runs_from_any_directory(tmp_path, data_dir):
                   "trainer.max_epochs=1", "invariance=none")
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert len(list(elsewhere.glob("outputs/train/runs/*/metrics.json"))) == 1
+
+
+def test_setuptools_lists_every_package_and_config_group():
+    """Each folder that ships is in pyproject's `packages`: setuptools warns about (and may drop) one that is
+    not, and `make setup` would print a screen of warnings per config group."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    code = {".".join(p.parent.relative_to(REPO / "src").parts) for p in (REPO / "src" / "cnnexp").rglob("__init__.py")}
+    conf = {".".join(("cnnexp", *d.relative_to(REPO).parts)) for d in [REPO / "conf", *(REPO / "conf").rglob("*/")]
+            if d.is_dir() and "__pycache__" not in d.parts}
+    assert listed == code | conf
