@@ -1,4 +1,9 @@
-"""The trained arms the claims compare, as `train` overrides, and the numbers read from their runs."""
+"""The trained arms the claims compare, as `train` overrides, and the numbers read from their runs.
+
+Each arm trains at its own recipe (conf/recipe/<arm>.yaml: learning rate and weight decay chosen on validation
+by a cnnexp-tune study at the quick profile's budget, docs/recipes.md), so that a comparison measures the
+networks, not one network's recipe.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,16 @@ from collections.abc import Callable, Sequence
 from cnnexp.claims.trainings import Run
 from cnnexp.invariance import CURVES, MEASURES
 from cnnexp.stats import t_interval
+
+
+def arm(name: str, *overrides: str) -> tuple[str, list[str]]:
+    """(name, overrides) of a claims arm, trained at its own recipe."""
+    return name, [*overrides, f"recipe={name}"]
+
+
+def trained_as(overrides: Sequence[str]) -> list[str]:
+    """What an arm trains (network, augmentation, recipe): its overrides less those of the invariance suite."""
+    return [o for o in overrides if not o.startswith("invariance.")]
 
 
 def measuring(*families: str, also: Sequence[str] = ()) -> list[str]:
@@ -19,18 +34,18 @@ def measuring(*families: str, also: Sequence[str] = ()) -> list[str]:
 
 # The lecture's LeNet-5 as `make run` trains it: max pooling, no augmentation (named as the pooling arm it
 # also is). Every claim on it reads a different curve: all are measured.
-BASELINE = ("pool-max", ["model=lenet5", "model.pooling=max", "augment=none"])
+BASELINE = arm("pool-max", "model=lenet5", "model.pooling=max", "augment=none")
 POOLED = ("max", "avg", "blur")
 POOLING = {"max": BASELINE} | {
-    p: (f"pool-{p}", ["model=lenet5", f"model.pooling={p}", "augment=none",
-                      *measuring("shift_x", "shift_y", also=["consistency"])])
+    p: arm(f"pool-{p}", "model=lenet5", f"model.pooling={p}", "augment=none",
+           *measuring("shift_x", "shift_y", also=["consistency"]))
     for p in ("avg", "blur", "none")}
 # C12 reads each augmented arm's curve of its own transform.
-AUGMENTED = {a: (f"augment-{a}", ["model=lenet5", "model.pooling=max", f"augment={a}",
-                                  *measuring(*({"shift": ("shift_x", "shift_y")}.get(a, (a,))))])
+AUGMENTED = {a: arm(f"augment-{a}", "model=lenet5", "model.pooling=max", f"augment={a}",
+                    *measuring(*({"shift": ("shift_x", "shift_y")}.get(a, (a,)))))
              for a in ("shift", "rotate", "scale")}
 # LeCun's 784-300-10 network: 238,510 parameters, more than LeNet-5's 61,706. Translation and FGSM claims.
-MLP = ("mlp", ["model=mlp", "augment=none", *measuring("shift_x", "shift_y", "fgsm", also=["consistency"])])
+MLP = arm("mlp", "model=mlp", "augment=none", *measuring("shift_x", "shift_y", "fgsm", also=["consistency"]))
 
 
 def acc_at(run: Run, family: str, value: float) -> float:
@@ -79,10 +94,10 @@ def shifts_only(*also: str) -> list[str]:
 
 # The ladder's rungs are conf/experiment/ladder_*.yaml (also `cnnexp-train sweep=ladder`).
 LADDER = {"LeNet-5": BASELINE} | {
-    name: (f"ladder-{rung.replace('_', '-')}", [f"experiment=ladder_{rung}", *shifts_only(*also)])
+    name: arm(f"ladder-{rung.replace('_', '-')}", f"experiment=ladder_{rung}", *shifts_only(*also))
     for name, rung, also in (("+ circular & GAP", "circular_gap", ["circular_shifts"]), ("+ blur", "blur", []),
                              ("+ APS", "aps", ["circular_shifts"]), ("+ APS & shift augmentation", "aps_shift", []))}
 CIRCULAR_GAP = LADDER["+ circular & GAP"]
 APS_ARM = LADDER["+ APS"]
 # C18 reads the quarter turns alone.
-P4 = ("p4", ["model=lenet5_p4", "augment=none", *measuring(also=["quarter_turns"])])
+P4 = arm("p4", "model=lenet5_p4", "augment=none", *measuring(also=["quarter_turns"]))
