@@ -1,10 +1,11 @@
 """Trainings for the claims: composed `train` configs run by cnnexp-train's own `train(cfg)`, cached.
 
 Each (arm, seed) trains once into `<out>/trainings/<arm>_seed<N>_<hash>`; the hash covers every
-override and the suite's output layout (cnnexp.invariance.SCHEMA), so changing the profile trains
-anew while a re-run with the same settings reads the finished run's metrics.json and
-invariance.json (and a killed one resumes from its last checkpoint). Its TensorBoard events go to
-`<out>/tensorboard/<arm>/seed<N>`, the short run name a user compares.
+override, the optimizer settings they resolve to (an arm's recipe file) and the suite's output layout
+(cnnexp.invariance.SCHEMA), so changing the profile or a recipe trains anew while a re-run with the
+same settings reads the finished run's metrics.json and invariance.json (and a killed one resumes from
+its last checkpoint). Its TensorBoard events go to `<out>/tensorboard/<arm>/seed<N>`, the short run
+name a user compares.
 """
 
 from __future__ import annotations
@@ -81,11 +82,12 @@ class Runs:
         out = []
         for seed in self.seeds:
             full = [*self.common, *overrides, f"seed={seed}", "resume=true", f"paths.data_dir={self.data_dir}"]
-            run_dir = self.root / "trainings" / run_key(arm, seed, full)
+            cfg = compose("train", full)
+            optim = json.dumps(OmegaConf.to_container(cfg.optim, resolve=True), sort_keys=True)
+            run_dir = self.root / "trainings" / run_key(arm, seed, [*full, f"optim {optim}"])
             events = self.root / "tensorboard" / arm / f"seed{seed}"
             if not (run_dir / "metrics.json").is_file() and not (run_dir / "checkpoints" / "last.ckpt").is_file():
                 shutil.rmtree(events, ignore_errors=True)  # a stale run's (other settings): not mixed with this one's
-            cfg = compose("train", full)
             with open_dict(cfg):
                 cfg.paths.output_dir = str(run_dir)
                 # TensorBoard run `<arm>/seed<N>`, beside the report's text in `<claims dir>/tensorboard`
