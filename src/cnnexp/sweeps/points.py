@@ -1,5 +1,7 @@
-"""Grid sweeps before they start: the points that fail validation (listed in one block) and the job count
-Hydra logs. The expansion of a sweep into its points and each job's name are cnnexp.config's (a resolver).
+"""Grid sweeps before they start and after they end: the points that fail validation (listed in one block),
+the job count Hydra logs, the run dirs of a sweep and the HParams summary over them (Hydra callbacks: light,
+a single run instantiates them too). The expansion of a sweep into its points and each job's name are
+cnnexp.config's (a resolver).
 
 Invalid points are still launched and fail at once, so cnnexp-report shows them as failed jobs with
 the same error while the valid points run as usual. Plain Python (Hydra, OmegaConf, validation).
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -18,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from cnnexp.config import compose, is_group, sweep_points, swept_keys
 from cnnexp.errors import ConfigError
+from cnnexp.hparams import write_sweep_experiment
 from cnnexp.validate import validate_composed
 
 log = logging.getLogger("cnnexp")
@@ -76,3 +80,16 @@ class LogJobCount(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         count = count_jobs(config)
         log.info("cnnexp: this sweep launches %s", f"{count} jobs" if count else "the jobs its sweeper chooses")
+
+
+def find_jobs(root: Path) -> list[Path]:
+    """Run dirs below `root`: every folder holding Hydra's `.hydra/overrides.yaml`."""
+    return sorted(p.parent.parent for p in root.rglob(".hydra/overrides.yaml"))
+
+
+class SweepExperiment(Callback):
+    """Writes the experiment summary at a sweep's root once its jobs have finished (conf/hydra/default.yaml)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        root = Path(config.hydra.sweep.dir)
+        write_sweep_experiment(root, find_jobs(root))

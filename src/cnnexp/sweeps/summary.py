@@ -12,13 +12,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 import pandas as pd
 import yaml
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
@@ -26,15 +23,11 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only bac
 from cnnexp.files import read_checked
 from cnnexp.hparams import write_sweep_experiment
 from cnnexp.stats import t_interval
+from cnnexp.sweeps.points import find_jobs
 
 # Validation ranks; the test set and the invariance suite (on test images) are reported beside it.
 SORT_METRIC = "val/acc_best"
 SUMMARIZED = (SORT_METRIC, "test/acc", "inv/shift_consistency")
-
-
-def find_jobs(root: Path) -> list[Path]:
-    """Run dirs below `root`: every folder holding Hydra's `.hydra/overrides.yaml`."""
-    return sorted(p.parent.parent for p in root.rglob(".hydra/overrides.yaml"))
 
 
 def job_error(job: Path) -> str:
@@ -146,11 +139,3 @@ def report(root: Path) -> tuple[Path, Path]:
         plot(groups, swept, root / "summary.png")
     write_sweep_experiment(root, jobs)
     return root / "summary.csv", root / "summary.md"
-
-
-class SweepExperiment(Callback):
-    """Writes the experiment summary at a sweep's root once its jobs have finished (conf/hydra/default.yaml)."""
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        root = Path(config.hydra.sweep.dir)
-        write_sweep_experiment(root, find_jobs(root))

@@ -10,7 +10,8 @@ from pathlib import Path
 import optuna
 
 from cnnexp.files import write_json
-from cnnexp.sweeps.summary import find_jobs, report
+from cnnexp.sweeps.points import find_jobs
+from cnnexp.sweeps.summary import report
 from cnnexp.tune.settings import TuneSettings
 from cnnexp.tune.storage import dashboard_command
 
