@@ -365,3 +365,27 @@ def test_report_in_tensorboard_text_renders_without_html_anchors_or_file_links(t
         html = markdown_to_safe_html(acc.Tensors(tag)[0].tensor_proto.string_val[0].decode())
         assert "&lt;" not in html and 'href="#' not in html and "<img" not in html, html
     assert "<table>" in html and "claims/C10/c10" in html
+
+
+def test_verdicts_at_two_budgets_mark_the_ones_that_differ(tmp_path):
+    from cnnexp.claims.budgets import compare, read_other, verdicts
+    from cnnexp.claims.report import markdown
+
+    def record(cid, verdict, trained=True):
+        return {"id": cid, "title": cid, "lecture": "Sec. 1", "method": "m", "verdict": verdict, "rule": "r",
+                "key": f"{cid} key", "parts": {}, "checks": {}, "evidence": {}, "figures": [], "notes": [],
+                "trained": trained, "data": "d", "section": "", "replaces": "", "reason": ""}
+
+    quick = {"dataset": "MNIST", "profile": "quick", "seeds": [0, 1, 2], "machine": "cpu", "wall_s": 1.0,
+             "curve_images": None, "trainings": {"trained": 0, "fit_s": 0.0, "cached": 3},
+             "claims": [record("C01", HOLDS, trained=False), record("C11", HOLDS), record("C16", INCONCLUSIVE)]}
+    long = verdicts(quick | {"profile": "long", "claims": [record("C01", HOLDS, False), record("C11", INCONCLUSIVE),
+                                                             record("C16", INCONCLUSIVE)]})
+    (tmp_path / "long.json").write_text(json.dumps(long))
+    (tmp_path / "cut.json").write_text(json.dumps(long)[:50])
+    assert read_other(tmp_path / "cut.json") is None and read_other(tmp_path / "absent.json") is None
+    compare(quick, read_other(tmp_path / "long.json"), "long.json")
+    assert quick["budgets"]["sensitive"] == ["C11"] and "budget" not in quick["claims"][0]  # C01 trains nothing
+    report = markdown(quick)
+    assert "| [C11](#c11) | C11 | ✅ HOLDS **budget-sensitive** |" in report and "**budget-sensitive**" not in (
+        report.split("| [C16](#c16)")[1].split("\n")[0])
