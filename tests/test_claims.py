@@ -317,6 +317,7 @@ def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
     assert c16["circular_consistency_trained"]["seeds"] == [100.0] * 3
     assert c16["circular_consistency_untrained"]["seeds"] == [100.0] * 3
     assert c16["largest_logit_change_circular_shift"] < 1e-4
+    assert len(c16["classes_predicted_untrained"]) == 3 and "classes" in claims["C16"]["key"]
     lattice = [r for r in claims["C17"]["evidence"]["shifts"] if r["on_lattice"]]
     assert len(lattice) == 6 and all(r["agreement_%"] == 100 and r["max_logit_change"] < 1e-4 for r in lattice)
     assert claims["C18"]["evidence"]["agreement_quarter_turns_p4"] == [[1.0, 1.0, 1.0]] * 3

@@ -95,8 +95,11 @@ def aps_exact(ctx: Context) -> Outcome:
     accuracy = greater(per_seed(aps, clean_acc), per_seed(base, clean_acc), margin=-ACC_MARGIN)
     verdict = REFUTED if not is_exact else accuracy.verdict
     largest = max(max(r.invariance["circular_shifts"]["max_logit_change"]) for r in aps)
+    # A net that predicts one class agrees with itself under any shift: the count says what "untrained" means.
+    classes = [r["classes_predicted"] for r in untrained_logits(ctx, APS_ARM)]
     evidence = {"circular_consistency_trained": summary(trained, 4),
                 "circular_consistency_untrained": summary(untrained, 4),
+                "classes_predicted_untrained": classes,
                 "largest_logit_change_circular_shift": largest,
                 "zero_fill_consistency": summary(per_seed(aps, zero_fill)),
                 "zero_fill_consistency_lenet5": summary(per_seed(base, zero_fill)),
@@ -113,7 +116,8 @@ def aps_exact(ctx: Context) -> Outcome:
     ax.set_xticks(range(3), ["LeNet-5", "APS, untrained", "APS, trained"])
     ax.set(ylabel="circular-shift consistency (%)", ylim=(min(50, ax.get_ylim()[0]), 101),
            title="C16: circular shifts of the input, mean ± 95% CI")
-    key = (f"circular consistency {fmt(trained)} trained, {fmt(untrained)} untrained; clean accuracy "
+    key = (f"circular consistency {fmt(trained)} trained, {fmt(untrained)} untrained (predicting "
+           f"{', '.join(map(str, classes))} classes); clean accuracy "
            f"{fmt(per_seed(aps, clean_acc))} vs LeNet-5 {fmt(per_seed(base, clean_acc))}")
     changed = {r.seed: max(r.invariance["circular_shifts"]["changed"]) for r in aps}
     evidence["images_with_a_logit_change_over_1e-4"] = changed
