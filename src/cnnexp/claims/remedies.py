@@ -42,14 +42,17 @@ def untrained(ctx: Context, arm):
         yield seed, model, inv, test.images[: inv["num_images"]] if inv["num_images"] else test.images
 
 
-def untrained_circular_consistency(ctx: Context, arm) -> list[float]:
-    """Circular-shift consistency (%) of each seed's network at initialisation, on the images the
-    trained runs' curves use: the guarantee holds before any training."""
+def untrained_circular_consistency(ctx: Context, arm) -> list[dict]:
+    """Per seed, the network at initialisation on the images the trained runs' curves use: its circular-shift
+    consistency (%) and how many classes it predicts (a net that predicts one class agrees with itself under any
+    shift)."""
     out = []
     for seed, model, inv, images in untrained(ctx, arm):
         move = mover("circular", model.preprocess.size)
-        out.append(100 * shift_consistency(model, images, inv["consistency_max_shift"], seed, inv["batch_size"],
-                                           move=move)["value"])
+        consistency = shift_consistency(model, images, inv["consistency_max_shift"], seed, inv["batch_size"],
+                                        move=move)["value"]
+        classes = predict(model, images, inv["batch_size"]).argmax(-1).unique().numel()
+        out.append({"consistency": 100 * consistency, "classes_predicted": int(classes)})
     return out
 
 
@@ -90,13 +93,12 @@ def untrained_logits(ctx: Context, arm) -> list[dict]:
 def aps_exact(ctx: Context) -> Outcome:
     aps, base, control = ctx.runs.get(*APS_ARM), ctx.runs.get(*BASELINE), ctx.runs.get(*CIRCULAR_GAP)
     trained = per_seed(aps, circular)
-    untrained = untrained_circular_consistency(ctx, APS_ARM)
+    init = untrained_circular_consistency(ctx, APS_ARM)
+    untrained, classes = [r["consistency"] for r in init], [r["classes_predicted"] for r in init]
     is_exact = all(v == 100 for v in trained + untrained)
     accuracy = greater(per_seed(aps, clean_acc), per_seed(base, clean_acc), margin=-ACC_MARGIN)
     verdict = REFUTED if not is_exact else accuracy.verdict
     largest = max(max(r.invariance["circular_shifts"]["max_logit_change"]) for r in aps)
-    # A net that predicts one class agrees with itself under any shift: the count says what "untrained" means.
-    classes = [r["classes_predicted"] for r in untrained_logits(ctx, APS_ARM)]
     evidence = {"circular_consistency_trained": summary(trained, 4),
                 "circular_consistency_untrained": summary(untrained, 4),
                 "classes_predicted_untrained": classes,

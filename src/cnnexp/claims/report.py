@@ -11,7 +11,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from cnnexp.claims.budgets import verdicts
 from cnnexp.claims.registry import Claim, Outcome
-from cnnexp.claims.verdict import CORRECTED, HOLDS, INCONCLUSIVE, REFUTED, REGISTERED_AS, VOCABULARY, Part
+from cnnexp.claims.verdict import CORRECTED, HOLDS, INCONCLUSIVE, REFUTED, VOCABULARY, as_part
 from cnnexp.files import atomic_write_bytes, write_json
 from cnnexp.hparams import SETTINGS_FILE, write_experiment_of
 
@@ -27,8 +27,7 @@ def claim_record(claim: Claim, outcome: Outcome, dataset: str) -> dict[str, Any]
         data = f"{dataset}: its official test images"
     else:
         data = "none: closed form or random inputs; the verdict does not depend on the dataset"
-    parts = {name: (p if isinstance(p, Part) else Part(REGISTERED_AS.get(p, p))).record()
-             for name, p in outcome.parts.items()}
+    parts = {name: as_part(p).record() for name, p in outcome.parts.items()}
     return {"id": claim.id, "title": claim.title, "lecture": claim.lecture, "method": claim.method,
             "verdict": outcome.verdict, "rule": claim.rule, "key": outcome.key, "parts": parts,
             "checks": outcome.checks, "evidence": outcome.evidence, "figures": outcome.figures,
@@ -71,6 +70,11 @@ def evidence_lines(evidence: dict, depth: int = 0) -> list[str]:
     return lines
 
 
+def cell(text: str) -> str:
+    """Text for a markdown table cell: a `|` inside it (|a - b|) would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def part_lines(record: dict) -> list[str]:
     """The judged parts as a table; an INCONCLUSIVE part says how many seeds would decide it."""
     if not record.get("parts"):
@@ -83,7 +87,7 @@ def part_lines(record: dict) -> list[str]:
         if p["verdict"] == INCONCLUSIVE:
             measured += (f"; {p['seeds_needed']} seeds per arm would decide it, if the spread stays as measured"
                          if p["seeds_needed"] else "; no number of seeds decides it: the mean sits on the margin")
-        rows.append(f"| {name} | {verdict} | {measured.replace('|', chr(92) + '|')} |")
+        rows.append(f"| {name} | {verdict} | {cell(measured)} |")
     lines = ["**Parts judged.**", "", *rows, ""]
     if record.get("checks"):
         lines += ["**Checks of the implementation** (hold by construction; reported, not judged): "
@@ -125,8 +129,8 @@ def budget_lines(result: dict) -> list[str]:
         if "budget" in r:
             b = r["budget"]
             mark = " **budget-sensitive**" if b["sensitive"] else ""
-            lines.append(f"| {r['id']} | {MARK[r['verdict']]}{mark} | {r['key'].replace('|', chr(92) + '|')} | "
-                         f"{MARK.get(b['verdict'], b['verdict'])}{mark} | {b['key'].replace('|', chr(92) + '|')} |")
+            lines.append(f"| {r['id']} | {MARK[r['verdict']]}{mark} | {cell(r['key'])} | "
+                         f"{MARK.get(b['verdict'], b['verdict'])}{mark} | {cell(b['key'])} |")
     return lines
 
 
@@ -155,7 +159,6 @@ def markdown(result: dict) -> str:
             + (f", the invariance curves on its first {result['curve_images']:,} images." if result["curve_images"]
                else "."), "", *vocabulary(),
             "| id | claim | verdict | earlier version | key number |", "|---|---|---|---|---|"]
-    # A `|` inside a cell (|a - b|) would end the cell: escape it.
     sections, previous = [], ""
     for r in latest:
         if r.get("section", "") != previous:  # a new group of claims: a row in the table, a title before it
@@ -166,7 +169,7 @@ def markdown(result: dict) -> str:
         sensitive = " **budget-sensitive**" if r.get("budget", {}).get("sensitive") else ""
         head.append(f"| [{r['id']}](#{r['id'].lower()}) | {r['title']} | {MARK[r['verdict']]}{sensitive} | "
                     + (f"{earlier['id']}: {MARK[earlier['verdict']]}" if earlier else "") + " | "
-                    f"{r['key'].replace('|', chr(92) + '|')} |")
+                    f"{cell(r['key'])} |")
         sections.append(section(r, earlier))
     head += budget_lines(result)
     old = [records[i] for i in replaced if i in records]

@@ -73,11 +73,18 @@ def beyond(values: Sequence[float], above: float, below: float, unit: str = " pt
 
 def at_most(values: Sequence[float], limit: float, unit: str = " pts") -> Part:
     """HOLDS if mean(values) < `limit` with 95% confidence, REFUTED if it is > `limit` with 95% confidence."""
-    part = beyond(values, limit, limit, unit)
-    flipped = {HOLDS: REFUTED, REFUTED: HOLDS}.get(part.verdict, part.verdict)
-    measured = part.measured.replace(f"(holds above {limit:g}, refuted below {limit:g})",
-                                     f"(holds below {limit:g}, refuted above)")
-    return Part(flipped, measured, seeds_needed=part.seeds_needed)
+    mean, half = t_interval(values)
+    measured = f"{mean:.2f} ± {half:.2f}{unit} (holds below {limit:g}, refuted above)"
+    if mean + half < limit:
+        return Part(HOLDS, measured)
+    if mean - half > limit:
+        return Part(REFUTED, measured)
+    return Part(INCONCLUSIVE, measured, seeds_needed=seeds_for_mean(values, limit))
+
+
+def as_part(part: Part | str) -> Part:
+    """A part; a bare verdict string (rules registered as PASS/FAIL, or HOLDS/REFUTED) becomes one."""
+    return part if isinstance(part, Part) else Part(REGISTERED_AS.get(part, part))
 
 
 def overall(parts: Mapping[str, Part | str], checks: Mapping[str, bool] | None = None) -> str:
@@ -86,7 +93,7 @@ def overall(parts: Mapping[str, Part | str], checks: Mapping[str, bool] | None =
     (Bare strings are parts of rules registered as PASS/FAIL.)"""
     if checks and not all(checks.values()):
         return INCONCLUSIVE
-    judged = [p if isinstance(p, Part) else Part(REGISTERED_AS.get(p, p)) for p in parts.values()]
+    judged = [as_part(p) for p in parts.values()]
     point = [p.verdict for p in judged if not p.slip]
     if REFUTED in point:
         return REFUTED
