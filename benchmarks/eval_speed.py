@@ -29,8 +29,8 @@ from cnnexp.classifier import use_memory_format
 from cnnexp.compiled import for_inference, worth_compiling
 from cnnexp.config import compose
 from cnnexp.data.torchvision_sets import load_split
+from cnnexp.invariance.measures import suite_passes
 from cnnexp.invariance.metrics import predict
-from cnnexp.invariance.suite import suite_passes
 from cnnexp.runtime import keep_freed_memory
 from cnnexp.training.checkpoint import load_classifier
 from cnnexp.training.run import train
@@ -71,7 +71,8 @@ def main() -> None:
     eager = use_memory_format(copy.deepcopy(trained), "contiguous")
     test = load_split("MNIST", args.data_dir, train=False)
     images = test.images[: args.num_images]
-    passes = len(images) + suite_passes(len(images), compose("train", []).invariance)  # cnnexp's test + suite
+    suite = compose("train", []).invariance
+    passes = len(images) + suite_passes(images.shape, suite, trained.preprocess.size)  # cnnexp's test + suite
     print(f"cnnexp-train's test and default suite on {len(images):,} images: {passes:,} image-passes, "
           f"eval_compile=auto compiles: {worth_compiling(passes)}")
     sides = {"eager NCHW": eager, "channels_last": use_memory_format(copy.deepcopy(eager), "channels_last")}

@@ -22,14 +22,17 @@ from omegaconf import OmegaConf
 
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.data.torchvision_sets import load_split
+from cnnexp.invariance.measures import grid
 from cnnexp.invariance.metrics import accuracy_curve, predict
-from cnnexp.invariance.suite import grid
-from cnnexp.invariance.transforms import TRANSFORMS
+from cnnexp.invariance.transforms import rotate, scale, shift
 from cnnexp.models.lenet5 import LeNet5
 from cnnexp.runtime import keep_freed_memory
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_GRID = OmegaConf.load(REPO / "conf" / "invariance" / "default.yaml")
+# The curves' transforms on the image canvas (the default), as the suite applies them.
+TRANSFORMS = {"shift_x": lambda x, v: shift(x, int(v), 0), "shift_y": lambda x, v: shift(x, 0, int(v)),
+              "rotate": rotate, "scale": scale}
 
 
 def throughputs(model, images, labels, batch_size) -> tuple[float, float]:

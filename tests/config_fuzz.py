@@ -30,7 +30,8 @@ from cnnexp.cli.common import check_overrides
 from cnnexp.config import CONF_DIR, compose
 from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import USER_ERRORS, TrainingDiverged
-from cnnexp.invariance import CANVASES, SHIFT_MODES, SUMMARY_METRICS
+from cnnexp.invariance import CANVASES, SHIFT_MODES
+from cnnexp.invariance.measures import SUMMARY_METRICS
 from cnnexp.models.specs import ACTIVATIONS, HEADS, PADDING_MODES, POOLINGS, ROTATION_POOLS, SPECS
 from cnnexp.training import METRICS
 from cnnexp.validate import CLIP_ALGORITHMS, INTERVALS, MEMORY_FORMATS, PLUMBING, PRECISIONS, validate_composed

@@ -9,12 +9,12 @@ from torch import nn
 
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.data.augment import BatchAugment
-from cnnexp.invariance import MEASURES
 from cnnexp.invariance.equivariance import equivariance_errors, planned_layers
+from cnnexp.invariance.measures import MEASURES, grid
 from cnnexp.invariance.metrics import accuracy_curve, fgsm_curve, shift_consistency, shift_stability
 from cnnexp.invariance.outputs import write_outputs
-from cnnexp.invariance.suite import grid, run_suite
-from cnnexp.invariance.transforms import TRANSFORMS, affine, quarter_turn, rotate, scale, shift, to_canvas, warp
+from cnnexp.invariance.suite import run_suite
+from cnnexp.invariance.transforms import affine, quarter_turn, rotate, scale, shift, to_canvas, warp
 from cnnexp.models.lenet5 import LeNet5
 
 
@@ -59,7 +59,8 @@ def test_constant_classifier_is_perfectly_consistent_and_stable():
     images = torch.randint(0, 256, (50, 1, 12, 12), dtype=torch.uint8)
     model = Constant()
     assert shift_consistency(model, images, max_shift=3, seed=0)["value"] == 1.0
-    _, probs = accuracy_curve(model, images, torch.ones(50, dtype=torch.long), TRANSFORMS["shift_x"], [-1, 0, 1])
+    labels = torch.ones(50, dtype=torch.long)
+    _, probs = accuracy_curve(model, images, labels, lambda x, v: shift(x, int(v), 0), [-1, 0, 1])
     assert shift_stability(probs) == {"p_top1_change": 0.0, "mean_abs_top_prob_change": 0.0}
 
 
@@ -145,7 +146,7 @@ def test_left_out_measures_are_not_computed_and_identities_reuse_the_clean_pass(
     assert full_seen - bare_seen == 40 * (4 + 2 + 3)
     torch.manual_seed(1)
     model = Counting(Preprocess([0.13], [0.31], size=32), LeNet5()).eval()
-    accs, _ = accuracy_curve(model, images, labels, TRANSFORMS["rotate"], [0.0])
+    accs, _ = accuracy_curve(model, images, labels, rotate, [0.0])
     assert [accs[0]] == [a for v, a in zip(full["rotate"]["values"], full["rotate"]["acc"]) if v == 0]
 
 

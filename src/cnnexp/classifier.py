@@ -41,7 +41,8 @@ class Classifier(nn.Module):
 
 def use_memory_format(module: nn.Module, memory_format: str) -> nn.Module:
     """Store the 4-D weights of `module` as `memory_format` (contiguous = NCHW, or channels_last = NHWC).
-    channels_last trains LeNet-5 1.15x and evaluates it 1.19x faster eagerly on a 2-core CPU (benchmarks/).
+    channels_last trains and eagerly evaluates LeNet-5 faster on a CPU (benchmarks/train_speed.py, eval_speed.py;
+    figures in benchmarks/README.md).
     A layer with 5-D weights (the p4 nets') keeps its own: PyTorch has no channels_last for them."""
     layout = torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
     for m in module.modules():

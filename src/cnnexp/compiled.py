@@ -1,11 +1,9 @@
 """Evaluation at compiled speed: torch.compile's graph of a classifier for inference, used where the
 images to evaluate repay the compile (the test, the invariance suite, cnnexp-eval, the claims' runs).
 
-Measured on the 2-core CPU with LeNet-5 at batch 1000 (benchmarks/eval_speed.py, 2026-12-06): the
-compiled forward runs 1.66x the eager NCHW one with the same top-1 on all 10,000 test images (logits
-within 6e-6); a compile costs about 4-5 s in a process that has not compiled yet (inductor's imports,
-its on-disk cache warm; about 45 s the first time on a new machine), 0.04 s for another model of the
-same graph and about 0.3 s for a new batch shape.
+The compiled forward is faster than the eager one with the same top-1, but a compile costs seconds: the
+first in a process far more than another model of the same graph or a new batch shape. Measured by
+benchmarks/eval_speed.py; figures in benchmarks/README.md ("Compiled evaluation").
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from cnnexp.classifier import use_memory_format
 # Graphs one forward may keep: each model architecture and input size is one. A claims worker evaluates a dozen
 # models in turn; past dynamo's default (8) every later one ran eagerly, its compile wasted.
 RECOMPILE_LIMIT = 64
-# Seconds a compile costs (see above) and seconds one image-pass saves (1/19.5k - 1/32.7k img/s).
+# Seconds a compile costs and seconds one image-pass saves: from benchmarks/eval_speed.py (benchmarks/README.md).
 FIRST_COMPILE_S, LATER_COMPILE_S, SAVED_S_PER_IMAGE = 5.0, 0.3, 20e-6
 
 
@@ -42,7 +40,7 @@ def for_inference(model: nn.Module, passes: int, mode: str | bool = "auto") -> n
     import torch._dynamo  # loaded by torch.compile anyway
 
     torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
-    # A copy with NCHW weights: inductor's graph runs 1.66x eager NCHW on it, 1.53x on channels_last weights.
+    # A copy with NCHW weights: inductor's graph of it beats one of channels_last weights (benchmarks/eval_speed.py).
     return torch.compile(use_memory_format(copy.deepcopy(model), "contiguous"), dynamic=False)
 
 

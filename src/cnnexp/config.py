@@ -23,6 +23,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from cnnexp.data.datasets import fact
+
 # The repository's conf/, shipped inside the package as cnnexp.conf (see pyproject.toml): the same
 # directory for an editable install and for a wheel.
 CONF_DIR = str(Path(str(files("cnnexp.conf"))).resolve())
@@ -71,7 +73,8 @@ def class_name(target: str) -> str:
 
 
 def register_resolvers() -> None:
-    """${cwd:}, ${stamp:}, ${isatty:}, ${multirun:IN_SWEEP,SINGLE_RUN}, ${class_name:TARGET}, ${sweep_job:}."""
+    """${cwd:}, ${stamp:}, ${isatty:}, ${multirun:IN_SWEEP,SINGLE_RUN}, ${class_name:TARGET}, ${sweep_job:},
+    ${dataset:KEY}."""
     OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
     # use_cache: Hydra copies a sweep config's resolver cache into every job's config, so launchers
     # whose jobs run further down the process tree (submitit) resolve the same sweep dir.
@@ -83,6 +86,8 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("class_name", class_name, replace=True)
     # A sweep job's dir and TensorBoard run name: the overrides its sweep varies.
     OmegaConf.register_new_resolver("sweep_job", job_name, replace=True)
+    # A dataset's channels, image size and classes, from its Source (cnnexp.data.datasets).
+    OmegaConf.register_new_resolver("dataset", fact, replace=True)
 
 
 def sweep_points(sweeper: Mapping, overrides: Sequence[str]) -> list[list[str]] | None:

@@ -25,9 +25,9 @@ def keep_freed_memory(mmap_threshold: int = 256 << 20, trim_threshold: int = 1 <
 
     glibc serves large requests with fresh pages from the kernel and returns them on free (its own
     mmap threshold stops at 32 MB). A LeNet-5 forward pass at batch 1000 frees buffers of up to ~80 MB,
-    so every evaluation batch faulted its pages in anew: 640k page faults per 30,000 test images and
-    14.8k img/s on 2 cores, against none and 26.3k img/s with both limits raised (training at batch
-    128: the same speed). The cost: up to `trim_threshold` of freed memory stays with the process.
+    so every evaluation batch faulted its pages in anew; with both limits raised it faults none and
+    evaluates much faster, training at the same speed (benchmarks/README.md, "Allocator"). The cost: up
+    to `trim_threshold` of freed memory stays with the process.
     False where malloc is not glibc's (then nothing changes).
     """
     if not sys.platform.startswith("linux"):
@@ -85,7 +85,8 @@ def use_default_cuda_check() -> None:
 
     Lightning sets PYTORCH_NVML_BASED_CUDA_CHECK=1 so that asking about CUDA never initializes it in
     a process that may fork; torch then answers `torch.cuda.is_available()` by loading NVML again on
-    every call on a machine without a driver (~70 us here, against ~2 us), and Adam asks every step.
+    every call on a machine without a driver (many times torch's default check: benchmarks/README.md,
+    "CUDA check"), and Adam asks every step.
     cnnexp starts its other processes (DDP, sweep jobs) as fresh interpreters, so the default is safe.
     """
     os.environ.pop(NVML_CHECK, None)

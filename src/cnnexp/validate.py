@@ -20,7 +20,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import ConfigError
-from cnnexp.invariance import CANVASES, FAMILIES, MAX_POINTS, MEASURES, MIN_STEP, SHIFT_MODES, SUMMARY_METRICS
+from cnnexp.invariance import CANVASES, MAX_POINTS, MIN_STEP, SHIFT_MODES
+from cnnexp.invariance.measures import FAMILIES, MEASURES, SUMMARY_METRICS
 from cnnexp.models.specs import SPECS, ModelSpec, ShapeError
 from cnnexp.training import METRICS, SELECTABLE
 
@@ -105,9 +106,9 @@ def _numbers(cfg: Mapping, key: str, length: int, ok: Callable[[float], bool], a
 def check_data(cfg: Mapping) -> None:
     _choice(cfg, "data.name", DATASETS)
     source = SOURCES[_get(cfg, "data.name")]
-    channels, size, _ = source.shape
-    # Facts of the dataset: the files decide them, a config can only restate them.
-    for key, fact in (("channels", channels), ("image_size", size), ("num_classes", source.classes)):
+    channels = source.channels
+    # Facts of the dataset (${dataset:KEY} in its yaml): the files decide them, an override can only restate them.
+    for key, fact in (("channels", channels), ("image_size", source.image_size), ("num_classes", source.num_classes)):
         if _get(cfg, f"data.{key}") != fact:
             raise ConfigError(f"data.{key}={_get(cfg, f'data.{key}')!r}: {source.title} has {fact} (a fact of "
                               f"the dataset; choose another with data=NAME)")
@@ -118,7 +119,7 @@ def check_data(cfg: Mapping) -> None:
     _int(cfg, "data.val_size", 1)
     _bool(cfg, "data.on_device")
     _bool(cfg, "data.download")
-    _int(cfg, "data.train_size", source.classes, optional=True)
+    _int(cfg, "data.train_size", source.num_classes, optional=True)
     val, size = _get(cfg, "data.val_size"), _get(cfg, "data.train_size")
     total, title = source.train_images, source.title
     if val >= total:

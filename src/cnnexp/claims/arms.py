@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from cnnexp.claims.trainings import Run
-from cnnexp.invariance import CURVES, MEASURES
+from cnnexp.invariance.measures import CURVES, MEASURES
 from cnnexp.stats import t_interval
 
 

@@ -14,7 +14,7 @@ from cnnexp.claims.verdict import HOLDS, INCONCLUSIVE, REFUTED, Part, combine, e
 from cnnexp.classifier import build_classifier
 from cnnexp.data.datasets import load_dataset
 from cnnexp.invariance.metrics import EXACT, agreement, predict, shift_consistency
-from cnnexp.invariance.suite import mover
+from cnnexp.invariance.transforms import mover
 from cnnexp.stats import difference_interval, t_interval
 
 ACC_MARGIN = 1.0  # points of clean accuracy a remedy may cost before it counts as a loss

@@ -20,15 +20,24 @@ class Source:
     title: str  # the name readers know it by
     torchvision: str  # torchvision's dataset class, which reads the files
     train_images: int  # the official training set's size: validation bounds the splits with it
-    shape: tuple[int, int, int]  # (channels, height, width) of one image
-    classes: int
+    channels: int
+    image_size: int  # pixels a side (square images)
+    num_classes: int
 
 
-# data.name -> its source; cnnexp/data/<name>.py holds the official files' md5s and the routes to them.
-SOURCES = {"mnist": Source("MNIST", "MNIST", 60_000, (1, 28, 28), 10),
-           "fashion_mnist": Source("Fashion-MNIST", "FashionMNIST", 60_000, (1, 28, 28), 10),
-           "cifar10": Source("CIFAR-10", "CIFAR10", 50_000, (3, 32, 32), 10)}
+# data.name -> its source; cnnexp/data/<name>.py holds the official files' md5s and the routes to them. The
+# facts reach conf/data/<name>.yaml through ${dataset:KEY}, so each is written here only.
+SOURCES = {"mnist": Source("MNIST", "MNIST", 60_000, 1, 28, 10),
+           "fashion_mnist": Source("Fashion-MNIST", "FashionMNIST", 60_000, 1, 28, 10),
+           "cifar10": Source("CIFAR-10", "CIFAR10", 50_000, 3, 32, 10)}
 DATASETS = tuple(SOURCES)
+
+
+def fact(key: str, *, _parent_) -> int | None:
+    """${dataset:KEY} in a data config: the fact `key` of the dataset its `name` names (None for an unknown
+    name, which validation then refuses by name)."""
+    source = SOURCES.get(_parent_.name)
+    return getattr(source, key) if source else None
 
 
 def ensure_files(name: str, data_dir: str | Path, download: bool = True) -> Path:

@@ -151,9 +151,3 @@ def pgd_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, e
             alive &= model(x).argmax(-1) == y
         survived += int(alive.sum())
     return survived / len(images)
-
-
-def normalized_auc(values: Sequence[float], accs: Sequence[float]) -> float:
-    """Area under the accuracy curve divided by the width of the grid (1.0 = perfect everywhere)."""
-    v, a = torch.tensor(values, dtype=torch.float64), torch.tensor(accs, dtype=torch.float64)
-    return (torch.trapezoid(a, v) / (v[-1] - v[0])).item() if len(v) > 1 else float(a[0])

@@ -12,11 +12,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 from cnnexp.files import atomic_write_bytes, write_json
-from cnnexp.invariance import CURVES
-
-X_LABELS = {"shift_x": "horizontal shift (px, + = right)", "shift_y": "vertical shift (px, + = down)",
-            "rotate": "rotation (degrees, counter-clockwise)", "scale": "scale factor",
-            "fgsm": "FGSM epsilon (pixel space)"}
+from cnnexp.invariance.measures import CURVES, LABELS
 
 
 def curves(results: dict) -> list[str]:
@@ -44,7 +40,7 @@ def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
 def _plot(ax, results: dict, family: str) -> None:
     """One curve against its magnitude, on the same 0-100 % axis in every run, so runs compare."""
     ax.plot(results[family]["values"], [100 * a for a in results[family]["acc"]], marker="o", ms=3)
-    ax.set_xlabel(X_LABELS[family])
+    ax.set_xlabel(LABELS[family])
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
 

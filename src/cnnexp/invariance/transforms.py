@@ -9,12 +9,12 @@ Python loop anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
-
-from cnnexp.invariance import FAMILIES
 
 
 def affine(x: torch.Tensor, dx: int = 0, dy: int = 0, degrees: float = 0.0, factor: float = 1.0,
@@ -91,5 +91,9 @@ def scale(x: torch.Tensor, factor: float) -> torch.Tensor:
     return affine(x, factor=factor)
 
 
-TRANSFORMS = dict(zip(FAMILIES, (lambda x, v: shift(x, int(v), 0), lambda x, v: shift(x, 0, int(v)), rotate, scale),
-                      strict=True))
+Mover = Callable[[torch.Tensor, int, int], torch.Tensor]
+
+
+def mover(mode: str, canvas: int) -> Mover:
+    """(x, dx, dy) -> x put on the `canvas` (pixels a side), then shifted in `mode`."""
+    return lambda x, dx, dy: shift(to_canvas(x, canvas), dx, dy, mode)

@@ -79,11 +79,11 @@ class APSPool(nn.Module):
 def dense_max(x: torch.Tensor, size: int, circular: bool = False) -> torch.Tensor:
     """Max pooling with kernel `size` and stride 1 (on x circularly padded right and bottom by size - 1 if
     `circular`, which keeps the size). A running maximum of shifted slices, separably: the same values as
-    max_pool2d, 15-50x faster (LeNet-5's maps, batch 64-1000, 1-2 threads). Under autograd without
-    `circular`, max_pool2d itself, whose backward is cheaper: forward and backward 2.0-5.4x faster at batch
-    64, channels_last, 1 thread (2026-12-06); on a tie its gradient goes to one input instead of being
-    split (after a ReLU the tied inputs are zeros, whose gradient is 0 anyway). Circular, max_pool2d on the
-    padded map gained only 1.1x: APS nets keep the running maximum, and the trainings the claims measured."""
+    max_pool2d, and a much faster forward. Under autograd without `circular`, max_pool2d itself, whose
+    backward is cheaper; on a tie its gradient goes to one input instead of being split (after a ReLU the
+    tied inputs are zeros, whose gradient is 0 anyway). Circular, max_pool2d on the padded map gained
+    little: APS nets keep the running maximum, and the trainings the claims measured. Figures:
+    benchmarks/README.md, "Dense max pooling"."""
     if not circular and x.requires_grad and torch.is_grad_enabled():
         return F.max_pool2d(x, size, 1)
     for dim in (-1, -2):

@@ -1,7 +1,7 @@
 """Training and evaluation: torch and Lightning, imported by the commands only after validation.
 
 METRICS is torch-free (config validation reads it): the keys of metrics.json that cnnexp-train and
-cnnexp-eval write, with what each means; the invariance suite adds cnnexp.invariance.SUMMARY_METRICS.
+cnnexp-eval write, with what each means; the invariance suite adds cnnexp.invariance.measures.SUMMARY_METRICS.
 """
 
 METRICS = {

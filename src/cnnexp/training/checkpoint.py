@@ -19,7 +19,7 @@ from cnnexp.files import atomic_write_bytes
 # Key prefix of the classifier's weights inside the LightningModule's state dict (LitClassifier.classifier).
 PREFIX = "classifier."
 # The key of the content digest: a zip's own CRCs are not checked on load, so a flipped bit in a weight
-# would otherwise load silently (40 of 40 random single-bit flips did, 2026-11-28).
+# would otherwise load silently (measured with random bit flips: benchmarks/README.md, "Checkpoint digest").
 DIGEST = "cnnexp_sha256"
 
 

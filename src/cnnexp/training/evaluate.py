@@ -18,9 +18,10 @@ from cnnexp.compiled import for_inference
 from cnnexp.errors import ConfigError
 from cnnexp.files import write_json
 from cnnexp.hparams import settings, task_overrides
+from cnnexp.invariance.measures import suite_passes
 from cnnexp.invariance.metrics import predict
 from cnnexp.invariance.outputs import log_to_tensorboard, write_outputs
-from cnnexp.invariance.suite import run_suite, suite_passes
+from cnnexp.invariance.suite import run_suite
 from cnnexp.models.summary import count_parameters
 from cnnexp.training.checkpoint import load_trained
 from cnnexp.training.tensorboard import log_model, write_hparams
@@ -37,7 +38,7 @@ def assess(classifier: Classifier, test: tuple[torch.Tensor, torch.Tensor], conf
     """Test `classifier` (eval mode) on the official test split, then run the invariance suite if the
     config asks; write the suite's files and every TensorBoard view; return the metrics."""
     images, labels = test
-    passes = len(images) + suite_passes(len(images), config["invariance"])
+    passes = len(images) + suite_passes(images.shape, config["invariance"], classifier.preprocess.size)
     fast = for_inference(classifier, passes, config.get("eval_compile", "auto"))  # absent in older checkpoints
     logits = predict(fast, images, config["data"]["eval_batch_size"], softmax=False)
     metrics = test_metrics(logits, labels)

@@ -24,8 +24,8 @@ class LitClassifier(L.LightningModule):
     """Trains `classifier` (preprocessing + net).
 
     Manual optimization: the same zero_grad / backward / step / schedule as automatic optimization,
-    without its per-step closure and six extra hook dispatches (a measured ~half of Lightning's
-    per-step cost on LeNet-5; benchmarks/README.md). Lightning refuses its own clipping and
+    without its per-step closure and six extra hook dispatches (measured by benchmarks/train_speed.py;
+    figures in benchmarks/README.md, "Manual optimization"). Lightning refuses its own clipping and
     accumulation under manual optimization, so `clip_val`, `clip_algorithm` and `accumulate` (the
     trainer keys `gradient_clip_val`, `gradient_clip_algorithm`, `accumulate_grad_batches`) are done
     here, as Lightning does them: the loss divided by `accumulate`, one step per `accumulate` batches
@@ -61,7 +61,8 @@ class LitClassifier(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         # Loss sum and correct count kept on the device, logged once per epoch: no per-step
-        # self.log or metric object (~10% of a LeNet-5 step on a CPU), no host sync on a GPU.
+        # self.log or metric object (a measurable share of a LeNet-5 step on a CPU: benchmarks/README.md),
+        # no host sync on a GPU.
         self._loss_sum = torch.zeros((), device=self.device)
         self._correct = torch.zeros((), dtype=torch.long, device=self.device)
         self._seen = 0
