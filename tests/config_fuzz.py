@@ -34,7 +34,7 @@ from cnnexp.invariance import CANVASES, SHIFT_MODES
 from cnnexp.invariance.measures import SUMMARY_METRICS
 from cnnexp.models.specs import ACTIVATIONS, HEADS, PADDING_MODES, POOLINGS, ROTATION_POOLS, SPECS
 from cnnexp.training import METRICS
-from cnnexp.validate import CLIP_ALGORITHMS, INTERVALS, MEMORY_FORMATS, PLUMBING, PRECISIONS, validate_composed
+from cnnexp.validate import CLIP_ALGORITHMS, INTERVALS, MEMORY_FORMATS, PLUMBING, PRECISIONS, Checked, checked
 
 NOT_DRAWN = {"data": ("cifar10",), "trainer": ("gpu", "ddp", "ddp_cpu")}
 GROUPS = {g: tuple(sorted(p.stem for p in (Path(CONF_DIR) / g).glob("*.yaml") if p.stem not in NOT_DRAWN.get(g, ())))
@@ -196,7 +196,7 @@ def check(case: Case) -> str | DictConfig:
     err, accepted = io.StringIO(), []
 
     def keep(cfg: DictConfig) -> None:
-        validate_composed(cfg)
+        checked(cfg)
         accepted.append(cfg)
 
     try:
@@ -239,11 +239,11 @@ def tiny_run(cfg: DictConfig, data_dir: Path, work: Path) -> None:
         if cfg.invariance.enabled:
             cfg.invariance.num_images = min(cfg.invariance.num_images or 8, 8)
             cfg.invariance.equivariance_images = min(cfg.invariance.equivariance_images, 8)
-    config = OmegaConf.to_container(cfg, resolve=True)
+    config = Checked(OmegaConf.to_container(cfg, resolve=True))  # checked as the user gave it, before the shrinking
     threads = torch.get_num_threads()
     try:
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-            run = build(cfg, config)
+            run = build(config)
             fit(run)
             images, labels = run.datamodule.splits["test"]
             run.datamodule.splits["test"] = (images[:64], labels[:64])

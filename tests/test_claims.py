@@ -14,7 +14,7 @@ from cnnexp.claims.arms import APS_ARM, BASELINE, MLP, P4
 from cnnexp.claims.families import all_claims
 from cnnexp.claims.registry import Context, current
 from cnnexp.claims.report import MARK
-from cnnexp.claims.trainings import Run, Runs, as_overrides
+from cnnexp.claims.trainings import Runs, Trained, as_overrides
 from cnnexp.claims.verdict import HOLDS, INCONCLUSIVE, REFUTED, combine, greater
 
 CLAIMS = all_claims()
@@ -125,11 +125,11 @@ def test_greater_gives_each_verdict():
     assert combine([INCONCLUSIVE, REFUTED, HOLDS]) == REFUTED
 
 
-def fake_run(arm: str, seed: int, consistency: float, shift_accs: dict[int, float]) -> Run:
+def fake_run(arm: str, seed: int, consistency: float, shift_accs: dict[int, float]) -> Trained:
     """A run whose invariance curves are made up: the verdict rules without any training."""
     values = list(range(-6, 7))
     curve = {"values": values, "acc": [shift_accs[abs(v)] / 100 for v in values]}
-    return Run(arm, seed, Path(arm), {"test/acc": shift_accs[0] / 100}, {"shift_x": curve, "shift_y": curve,
+    return Trained(arm, seed, Path(arm), {"test/acc": shift_accs[0] / 100}, {"shift_x": curve, "shift_y": curve,
                "consistency": {"value": consistency}})
 
 

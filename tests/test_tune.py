@@ -16,9 +16,9 @@ from pathlib import Path
 import optuna
 import pytest
 
+from cnnexp.tune.launch import worker_args
 from cnnexp.tune.settings import load_settings
 from cnnexp.tune.worker import MAX_NAME, run_name
-from cnnexp.tune.workers import worker_args
 from tests.conftest import as_from_a_terminal
 
 # Tiny trainings: a few seconds each on 2 cores.
@@ -201,7 +201,7 @@ def test_run_dirs_are_named_by_trial_number_and_parameters_within_the_file_name_
 def test_slurm_workers_are_one_job_array_with_the_tune_slurm_settings(tmp_path, monkeypatch):
     import submitit
 
-    from cnnexp.tune.workers import submitit_parameters
+    from cnnexp.tune.launch import submitit_parameters
 
     (tmp_path / "srun").write_text("#!/bin/sh\n")  # submitit's SLURM executor wants srun on the PATH
     (tmp_path / "srun").chmod(0o755)

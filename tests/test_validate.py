@@ -70,3 +70,27 @@ def test_runs_started_together_get_separate_dirs(tmp_path):
     procs = [subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [2, 2]
     assert len(list((tmp_path / "outputs" / "train" / "runs").iterdir())) == 2
+
+
+def test_a_command_checks_its_config_once(train_cfg):
+    """The command line's config is checked before Hydra starts, then the job reads the same config with its run
+    dir set: one pass. Another content is checked anew, and a bad one refused by name."""
+    from omegaconf import open_dict
+
+    from cnnexp.validate import checked
+
+    calls = []
+
+    def check(config):
+        calls.append(config["model"]["pooling"])
+
+    command_line = train_cfg("model.pooling=avg")
+    with open_dict(command_line):
+        command_line.paths.output_dir = "${hydra:runtime.output_dir}"  # as composed before Hydra runs
+    assert checked(command_line, check)["paths"]["output_dir"] == ""
+    job = train_cfg("model.pooling=avg")
+    assert checked(job, check)["paths"]["output_dir"] == job.paths.output_dir != ""
+    checked(train_cfg("model.pooling=max"), check)
+    assert calls == ["avg", "max"]
+    with pytest.raises(ConfigError, match="model.pooling"):
+        checked(train_cfg("model.pooling=median"))

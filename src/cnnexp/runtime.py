@@ -74,9 +74,9 @@ def threads_per_job(requested: int | None, processes: int = 1) -> int | None:
 
 def cpu_processes(trainer_cfg) -> int:
     """Processes a CPU run starts on this machine: `devices` under a DDP strategy, else 1."""
-    if trainer_cfg.get("strategy") is None or trainer_cfg.accelerator != "cpu":
+    if trainer_cfg.get("strategy") is None or trainer_cfg["accelerator"] != "cpu":
         return 1
-    devices = trainer_cfg.devices
+    devices = trainer_cfg["devices"]
     return devices if isinstance(devices, int) and devices > 0 else os.cpu_count() or 1
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
@@ -32,9 +34,6 @@ CLIP_ALGORITHMS = ("norm", "value")
 # Lightning's precisions that train cnnexp's networks on a CPU and a GPU (16-mixed is GPU-only in Lightning).
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "64-true")
 INTERVALS = ("step", "epoch")  # when the learning-rate schedule steps
-# The sections validate() reads (validate_composed resolves only these).
-VALIDATED = ("seed", "resume", "test", "threads", "memory_format", "eval_compile", "optimized_metric", "run_name",
-             "task_name", "data", "model", "augment", "optim", "trainer", "callbacks", "logger", "invariance")
 # Keys validation does not read: classes the config instantiates and paths derived from paths.*; a wrong
 # one fails where it is used, with the library's message (tests/test_config_fuzz.py keeps this list exact).
 PLUMBING = ("_target_", "_partial_", "data.data_dir", "trainer.default_root_dir", "trainer.plugins",
@@ -59,7 +58,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _int(cfg: Mapping, key: str, minimum: int, optional: bool = False) -> None:
+def integer(cfg: Mapping, key: str, minimum: int, optional: bool = False) -> None:
     value = _get(cfg, key)
     if value is None and optional:
         return
@@ -68,7 +67,7 @@ def _int(cfg: Mapping, key: str, minimum: int, optional: bool = False) -> None:
         raise ConfigError(f"{key}={value!r}: must be an integer >= {minimum}{extra}")
 
 
-def _choice(cfg: Mapping, key: str, allowed: tuple[str, ...]) -> None:
+def choice(cfg: Mapping, key: str, allowed: tuple[str, ...]) -> None:
     value = _get(cfg, key)
     if value not in allowed:
         raise ConfigError(f"{key}={value!r}: must be one of {', '.join(allowed)}")
@@ -104,7 +103,7 @@ def _numbers(cfg: Mapping, key: str, length: int, ok: Callable[[float], bool], a
 
 
 def check_data(cfg: Mapping) -> None:
-    _choice(cfg, "data.name", DATASETS)
+    choice(cfg, "data.name", DATASETS)
     source = SOURCES[_get(cfg, "data.name")]
     channels = source.channels
     # Facts of the dataset (${dataset:KEY} in its yaml): the files decide them, an override can only restate them.
@@ -113,13 +112,13 @@ def check_data(cfg: Mapping) -> None:
             raise ConfigError(f"data.{key}={_get(cfg, f'data.{key}')!r}: {source.title} has {fact} (a fact of "
                               f"the dataset; choose another with data=NAME)")
     for key in ("data.batch_size", "data.eval_batch_size"):
-        _int(cfg, key, 1)
+        integer(cfg, key, 1)
     _numbers(cfg, "data.mean", channels, lambda v: True, "(one per channel)")
     _numbers(cfg, "data.std", channels, lambda v: v > 0, "> 0 (one per channel)")
-    _int(cfg, "data.val_size", 1)
+    integer(cfg, "data.val_size", 1)
     _bool(cfg, "data.on_device")
     _bool(cfg, "data.download")
-    _int(cfg, "data.train_size", source.num_classes, optional=True)
+    integer(cfg, "data.train_size", source.num_classes, optional=True)
     val, size = _get(cfg, "data.val_size"), _get(cfg, "data.train_size")
     total, title = source.train_images, source.title
     if val >= total:
@@ -127,8 +126,8 @@ def check_data(cfg: Mapping) -> None:
     if size is not None and size > total - val:
         raise ConfigError(f"data.train_size={size}: must be <= {total - val} ({title}'s {total} training "
                           f"images less data.val_size={val}) or null")
-    for key in ("seed", "data.seed", "augment.seed"):
-        _int(cfg, key, 0)
+    for key in ("seed", "data.seed"):
+        integer(cfg, key, 0)
 
 
 def _check_padding_mode(plan: list, m: Mapping) -> None:
@@ -147,9 +146,9 @@ def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
     """The model's allowed values, then its plan (every layer outputs something)."""
     m = cfg["model"]
     for key, minimum in spec.ints.items():
-        _int(cfg, f"model.{key}", minimum)
+        integer(cfg, f"model.{key}", minimum)
     for key, minimum in spec.optional_ints.items():
-        _int(cfg, f"model.{key}", minimum, optional=True)
+        integer(cfg, f"model.{key}", minimum, optional=True)
     for key, minimum in spec.int_lists.items():
         values = _get(cfg, f"model.{key}")
         if (not isinstance(values, list | tuple) or (key in spec.nonempty and not values)
@@ -159,7 +158,7 @@ def check_spec(cfg: Mapping, spec: ModelSpec) -> None:
         if key in spec.lengths and len(values) != spec.lengths[key]:
             raise ConfigError(f"model.{key}={values!r}: must list exactly {spec.lengths[key]} integers")
     for key, allowed in spec.choices.items():
-        _choice(cfg, f"model.{key}", allowed)
+        choice(cfg, f"model.{key}", allowed)
     for key, value in spec.fixed.items():
         if _get(cfg, f"model.{key}") != value:
             raise ConfigError(f"model.{key}={m[key]!r}: must be {value!r} for {spec.target.rsplit('.', 1)[-1]}")
@@ -207,7 +206,7 @@ def check_model(cfg: Mapping) -> None:
             raise ConfigError(f"{key}={_get(cfg, key)!r}: must equal {data_key}={_get(cfg, data_key)} (the "
                               f"network takes what the dataset has)")
     size = _get(cfg, "data.image_size")
-    _int(cfg, "model.input_size", size)
+    integer(cfg, "model.input_size", size)
     if (_get(cfg, "model.input_size") - size) % 2:
         raise ConfigError(f"model.input_size={_get(cfg, 'model.input_size')}: must exceed data.image_size={size} "
                           f"by an even number (images are padded equally on each side)")
@@ -219,7 +218,8 @@ def check_model(cfg: Mapping) -> None:
 
 
 def check_augment(cfg: Mapping) -> None:
-    _int(cfg, "augment.max_shift", 0)
+    integer(cfg, "augment.seed", 0)
+    integer(cfg, "augment.max_shift", 0)
     _number(cfg, "augment.max_degrees", lambda v: 0 <= v <= 180, "in [0, 180]")
     lo_hi = _get(cfg, "augment.scale_range")
     if (not isinstance(lo_hi, list | tuple) or len(lo_hi) != 2
@@ -252,13 +252,13 @@ def check_invariance(cfg: Mapping) -> None:
     _bool(cfg, "invariance.enabled")
     if not _get(cfg, "invariance.enabled"):
         return
-    _choice(cfg, "invariance.shift_mode", SHIFT_MODES)
-    _choice(cfg, "invariance.canvas", CANVASES)
-    _int(cfg, "invariance.num_images", 1, optional=True)
-    _int(cfg, "invariance.batch_size", 1)
-    _int(cfg, "invariance.consistency_max_shift", 0)
-    _int(cfg, "invariance.equivariance_images", 1)
-    _int(cfg, "invariance.seed", 0)
+    choice(cfg, "invariance.shift_mode", SHIFT_MODES)
+    choice(cfg, "invariance.canvas", CANVASES)
+    integer(cfg, "invariance.num_images", 1, optional=True)
+    integer(cfg, "invariance.batch_size", 1)
+    integer(cfg, "invariance.consistency_max_shift", 0)
+    integer(cfg, "invariance.equivariance_images", 1)
+    integer(cfg, "invariance.seed", 0)
     for family in FAMILIES:
         _check_family(cfg, family)
     for key, ok in (("fgsm", _is_number), ("circular_shifts", _is_int), ("equivariance_shifts", _is_int)):
@@ -273,9 +273,9 @@ def check_invariance(cfg: Mapping) -> None:
 
 def check_trainer(cfg: Mapping) -> None:
     t = cfg["trainer"]
-    _int(cfg, "trainer.max_epochs", 1)
-    _choice(cfg, "trainer.accelerator", ACCELERATORS)
-    _choice(cfg, "trainer.precision", PRECISIONS)
+    integer(cfg, "trainer.max_epochs", 1)
+    choice(cfg, "trainer.accelerator", ACCELERATORS)
+    choice(cfg, "trainer.precision", PRECISIONS)
     accelerator = _get(cfg, "trainer.accelerator")
     if _get(cfg, "trainer.precision") == "16-mixed" and accelerator not in GPUS:
         raise ConfigError(f"trainer.precision=16-mixed: float16 autocast needs a GPU (trainer.accelerator="
@@ -289,14 +289,14 @@ def check_trainer(cfg: Mapping) -> None:
         if not (_is_int(devices) and (devices >= 1 or devices == -1)):
             raise ConfigError(f"trainer.devices={devices!r}: must be an integer >= 1, or -1 (every device)")
         if isinstance(t["strategy"], Mapping) and "process_group_backend" in t["strategy"]:
-            _choice(cfg, "trainer.strategy.process_group_backend", ("gloo", "nccl"))
+            choice(cfg, "trainer.strategy.process_group_backend", ("gloo", "nccl"))
         if "sync_batchnorm" in t:
             _bool(cfg, "trainer.sync_batchnorm")
     _number(cfg, "trainer.gradient_clip_val", lambda v: v >= 0, ">= 0", optional=True)
-    _choice(cfg, "trainer.gradient_clip_algorithm", CLIP_ALGORITHMS)
-    _int(cfg, "trainer.accumulate_grad_batches", 1)
-    _int(cfg, "trainer.log_every_n_steps", 1)
-    _int(cfg, "trainer.num_sanity_val_steps", -1)
+    choice(cfg, "trainer.gradient_clip_algorithm", CLIP_ALGORITHMS)
+    integer(cfg, "trainer.accumulate_grad_batches", 1)
+    integer(cfg, "trainer.log_every_n_steps", 1)
+    integer(cfg, "trainer.num_sanity_val_steps", -1)
     for key in ("deterministic", "enable_progress_bar", "enable_model_summary"):
         _bool(cfg, f"trainer.{key}")
 
@@ -316,7 +316,7 @@ def check_optim(cfg: Mapping) -> None:
     if o["scheduler"] is not None:
         _number(cfg, "optim.scheduler.max_lr", lambda v: v > 0, "> 0")
         _number(cfg, "optim.scheduler.pct_start", lambda v: 0 < v < 1, "in (0, 1)")
-    _choice(cfg, "optim.interval", INTERVALS)
+    choice(cfg, "optim.interval", INTERVALS)
     _number(cfg, "optim.label_smoothing", lambda v: 0 <= v < 1, "in [0, 1)")
 
 
@@ -327,7 +327,7 @@ def check_callbacks(cfg: Mapping) -> None:
         if value != fixed:
             raise ConfigError(f"callbacks.model_checkpoint.{key}={value!r}: must be {fixed!r} (cnnexp selects "
                               f"the checkpoint with the best validation accuracy)")
-    _int(cfg, "callbacks.model_checkpoint.save_top_k", 1)
+    integer(cfg, "callbacks.model_checkpoint.save_top_k", 1)
     _bool(cfg, "callbacks.model_checkpoint.save_last")
     _bool(cfg, "callbacks.model_checkpoint.auto_insert_metric_name")
     _str(cfg, "callbacks.model_checkpoint.filename", name_like=True)
@@ -341,8 +341,8 @@ def check_callbacks(cfg: Mapping) -> None:
 def check_training(cfg: Mapping) -> None:
     _bool(cfg, "resume")
     _bool(cfg, "test")
-    _int(cfg, "threads", 1, optional=True)
-    _choice(cfg, "memory_format", MEMORY_FORMATS)
+    integer(cfg, "threads", 1, optional=True)
+    choice(cfg, "memory_format", MEMORY_FORMATS)
     check_eval_compile(cfg)
     for key in ("run_name", "task_name"):
         _str(cfg, key, name_like=True)
@@ -402,7 +402,7 @@ def _check_unknown_keys(cfg: Mapping, sections: Mapping[str, _Read]) -> None:
 
 
 def validate(cfg: Mapping) -> None:
-    """Raise ConfigError for the first value in `cfg` (a resolved mapping) that cannot work."""
+    """Raise ConfigError for the first value in `cfg` (a resolved `train` config) that cannot work."""
     sections = {k: _Read(cfg[k], k) for k in ("data", "model", "augment", "invariance")
                 if isinstance(cfg.get(k), Mapping)}
     cfg = _Read({**cfg, **sections}, "")  # the top level remembers too (tests check every key is read)
@@ -417,15 +417,54 @@ def validate(cfg: Mapping) -> None:
         raise ConfigError(f"missing config key {e.args[0]!r}") from None
 
 
-def validate_composed(cfg: DictConfig) -> None:
-    """`validate` on a composed config before Hydra has made a run dir (the output dir is not read)."""
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.paths.output_dir = ""
+def validate_eval(cfg: Mapping) -> None:
+    """A resolved `eval` config: the dataset, the suite and the compile choice (the checkpoint decides the rest)."""
+    check_data(cfg)
+    check_invariance(cfg)
+    check_eval_compile(cfg)
+
+
+def validate_claims(cfg: Mapping) -> None:
+    """A resolved `claims` config: the dataset and the profile (each training's own config is checked as a train
+    config before the first one starts)."""
+    check_data(cfg)
+    seeds = _get(cfg, "profile.seeds")
+    if not isinstance(seeds, list) or not all(_is_int(s) for s in seeds):
+        raise ConfigError(f"profile.seeds={seeds!r}: must be a list of integer seeds")
+    integer(cfg, "profile.workers", 1)
+
+
+class Checked(dict):
+    """A config resolved to plain data that its checks passed: what the heavy paths take."""
+
+
+_PASSED: set[tuple[Callable, str]] = set()  # (check, content) pairs passed in this process
+
+
+def _resolved(cfg: DictConfig) -> dict:
     try:
-        # Resolving the whole config costs most of the time; validate() reads only these sections.
-        config = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
-                  for k in VALIDATED if k in cfg}
+        return OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as e:
         raise ConfigError(f"{e.full_key}: {str(e).splitlines()[0]}") from None
-    validate(config)
+
+
+def checked(cfg: DictConfig, check: Callable[[Mapping], None] = validate) -> Checked:
+    """The one check every command runs: `cfg` resolved and validated by `check` (validate for a train config,
+    validate_eval, validate_claims). A content already checked in this process (the command line's, before Hydra
+    starts, then the job's in the run dir Hydra made) is not checked again: a check reads no path under the run
+    dir, so it is a function of the content with the run dir left out."""
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.pop("hydra", None)  # composed with the command line, before Hydra runs: Hydra's own settings
+    unplaced = cfg.copy()
+    unplaced.paths.output_dir = ""
+    content = _resolved(unplaced)
+    key = (check, json.dumps(content, sort_keys=True, default=str))
+    if key not in _PASSED:
+        try:
+            check(content)
+        except KeyError as e:
+            raise ConfigError(f"missing config key {e.args[0]!r}") from None
+        _PASSED.add(key)
+    placed = not OmegaConf.is_interpolation(cfg.paths, "output_dir") or HydraConfig.initialized()
+    return Checked(_resolved(cfg) if placed else content)

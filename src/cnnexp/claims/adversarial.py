@@ -6,7 +6,7 @@ from __future__ import annotations
 from cnnexp.claims.arms import BASELINE, MLP, acc_at, fmt, per_seed, summary
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
-from cnnexp.claims.trainings import Run
+from cnnexp.claims.trainings import Trained
 from cnnexp.claims.verdict import Part, beyond, overall
 from cnnexp.data.datasets import load_dataset
 from cnnexp.invariance.metrics import pgd_accuracy, predict
@@ -57,7 +57,7 @@ def fgsm(ctx: Context) -> Outcome:
     return Outcome(verdict.verdict, key, evidence, [save(fig, ctx.out_dir, "c14.png")], parts={"CNN drop": verdict})
 
 
-def pgd_drop(run: Run, images, labels) -> float:
+def pgd_drop(run: Trained, images, labels) -> float:
     """Points of accuracy the run's tested checkpoint loses to PGD at EPSILON on `images`."""
     (best,) = (run.dir / "checkpoints").glob("best-*.ckpt")
     model = load_classifier(best)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from cnnexp.claims.trainings import Run
+from cnnexp.claims.trainings import Trained
 from cnnexp.invariance.measures import CURVES, MEASURES
 from cnnexp.stats import t_interval
 
@@ -48,7 +48,7 @@ AUGMENTED = {a: arm(f"augment-{a}", "model=lenet5", "model.pooling=max", f"augme
 MLP = arm("mlp", "model=mlp", "augment=none", *measuring("shift_x", "shift_y", "fgsm", also=["consistency"]))
 
 
-def acc_at(run: Run, family: str, value: float) -> float:
+def acc_at(run: Trained, family: str, value: float) -> float:
     """Test accuracy (%) under `family` at `value`, from the run's invariance suite."""
     curve = run.invariance[family]
     matches = [a for v, a in zip(curve["values"], curve["acc"]) if abs(v - value) < 1e-9]
@@ -57,7 +57,7 @@ def acc_at(run: Run, family: str, value: float) -> float:
     return 100 * matches[0]
 
 
-def shift_acc(run: Run, pixels: int, families: Sequence[str] = ("shift_x", "shift_y")) -> float:
+def shift_acc(run: Trained, pixels: int, families: Sequence[str] = ("shift_x", "shift_y")) -> float:
     """Accuracy (%) under a shift of `pixels`, averaged over left, right, up and down (or the directions
     of `families` alone: the ladder's rungs measure horizontal shifts only)."""
     if pixels == 0:
@@ -65,11 +65,11 @@ def shift_acc(run: Run, pixels: int, families: Sequence[str] = ("shift_x", "shif
     return sum(acc_at(run, f, s) for f in families for s in (-pixels, pixels)) / (2 * len(families))
 
 
-def clean_acc(run: Run) -> float:
+def clean_acc(run: Trained) -> float:
     return 100 * run.metrics["test/acc"]
 
 
-def per_seed(runs: Sequence[Run], measure: Callable[[Run], float]) -> list[float]:
+def per_seed(runs: Sequence[Trained], measure: Callable[[Trained], float]) -> list[float]:
     return [measure(r) for r in runs]
 
 

@@ -62,8 +62,6 @@ def run_claims(cfg: DictConfig) -> dict:
         if len(profile.seeds) < MIN_SEEDS:
             raise ConfigError(f"profile.seeds={list(profile.seeds)}: trained claims need at least {MIN_SEEDS} "
                               "seeds for a mean and a 95% interval")
-        if not isinstance(profile.workers, int) or isinstance(profile.workers, bool) or profile.workers < 1:
-            raise ConfigError(f"profile.workers={profile.workers!r}: must be an integer >= 1")
         common = [f"data={cfg.data.name}", f"invariance={profile.invariance}",
                   *as_overrides(OmegaConf.to_container(profile.train))]
         runs = Runs(out_dir, list(profile.seeds), common, cfg.paths.data_dir, profile.workers)

@@ -31,13 +31,15 @@ from cnnexp.config import compose
 from cnnexp.errors import ConfigError
 from cnnexp.invariance import SCHEMA
 from cnnexp.training.run import train
-from cnnexp.validate import validate
+from cnnexp.validate import checked
 
 log = logging.getLogger("cnnexp.claims")
 
 
 @dataclass(frozen=True)
-class Run:
+class Trained:
+    """One finished training of a claims arm at one seed: its run dir, metrics and invariance results."""
+
     arm: str
     seed: int
     dir: Path
@@ -72,7 +74,7 @@ class Runs:
         self.fit_seconds = 0.0
         self.trained = self.cached = 0
         self._trained_here: set[Path] = set()  # trained by train_missing's workers: not from the cache
-        self._done: dict[str, list[Run]] = {}  # several claims share an arm: read or train it once
+        self._done: dict[str, list[Trained]] = {}  # several claims share an arm: read or train it once
         self._configs: dict[str, list[tuple[int, Path, DictConfig]]] = {}  # composed once, by validate()
 
     def configs(self, arm: str, overrides: Sequence[str]) -> list[tuple[int, Path, DictConfig]]:
@@ -103,7 +105,7 @@ class Runs:
         for arm, overrides in arms:
             try:
                 for _, _, cfg in self.configs(arm, overrides):
-                    validate(OmegaConf.to_container(cfg, resolve=True))
+                    checked(cfg)
             except (HydraException, OmegaConfBaseException) as e:
                 raise ConfigError(f"training {arm!r} ({' '.join([*self.common, *overrides])}): "
                                   f"{str(e).splitlines()[0]}") from None
@@ -141,7 +143,7 @@ class Runs:
         runs = [r for done in self._done.values() for r in done if r.invariance]
         return runs[0].invariance["protocol"]["images"] if runs else None
 
-    def get(self, arm: str, overrides: Sequence[str]) -> list[Run]:
+    def get(self, arm: str, overrides: Sequence[str]) -> list[Trained]:
         """The runs of `arm` for every seed, training the ones not in the cache."""
         if arm in self._done:
             return self._done[arm]
@@ -162,7 +164,7 @@ class Runs:
                 self.fit_seconds += time.perf_counter() - start
             inv_file = run_dir / "invariance.json"
             invariance = json.loads(inv_file.read_text()) if inv_file.is_file() else {}
-            runs.append(Run(arm, seed, run_dir, metrics, invariance))
+            runs.append(Trained(arm, seed, run_dir, metrics, invariance))
         self._done[arm] = runs
         return runs
 

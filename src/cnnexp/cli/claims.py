@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import hydra
@@ -11,9 +12,11 @@ from rich.table import Table
 
 from cnnexp.cli.common import check_overrides, run_job
 from cnnexp.config import CONF_DIR
+from cnnexp.validate import checked, validate_claims
 
 
 def _claims(cfg: DictConfig) -> dict:
+    checked(cfg, validate_claims)  # before torch loads
     from cnnexp.claims.run import run_claims
 
     return run_claims(cfg)
@@ -37,7 +40,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    check_overrides("claims", "cnnexp-claims", sys.argv)
+    check_overrides("claims", "cnnexp-claims", sys.argv, functools.partial(checked, check=validate_claims))
     _main()
 
 

@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from cnnexp.cli.common import check_overrides, print_metrics, run_job
 from cnnexp.config import CONF_DIR
 from cnnexp.errors import ConfigError
-from cnnexp.validate import check_eval_compile, check_invariance
+from cnnexp.validate import checked, validate_eval
 
 
 def _evaluate(cfg: DictConfig) -> dict[str, float]:
-    check_invariance({"invariance": OmegaConf.to_container(cfg.invariance, resolve=True)})
-    check_eval_compile({"eval_compile": cfg.eval_compile})
+    checked(cfg, validate_eval)
     if not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path}: no such file")
     from cnnexp.training.evaluate import evaluate
@@ -33,7 +33,7 @@ def _main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    check_overrides("eval", "cnnexp-eval", sys.argv)
+    check_overrides("eval", "cnnexp-eval", sys.argv, functools.partial(checked, check=validate_eval))
     _main()
 
 

@@ -11,15 +11,14 @@ from omegaconf import DictConfig
 
 from cnnexp.cli.common import check_overrides, print_metrics, run_job
 from cnnexp.config import CONF_DIR
-from cnnexp.validate import validate_composed
+from cnnexp.validate import checked
 
 
 def _train(cfg: DictConfig) -> dict[str, float]:
-    # Before torch and Lightning load (a sweep job, a config from a file); train() checks again.
-    validate_composed(cfg)
+    config = checked(cfg)  # before torch and Lightning load
     from cnnexp.training.run import train
 
-    return train(cfg)
+    return train(config)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
@@ -32,7 +31,7 @@ def _main(cfg: DictConfig) -> Any:
 
 
 def main() -> None:
-    check_overrides("train", "cnnexp-train", sys.argv, validate_composed)
+    check_overrides("train", "cnnexp-train", sys.argv, checked)
     _main()
 
 

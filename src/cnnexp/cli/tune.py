@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(COMMAND, str(e))
     except (HydraException, OmegaConfBaseException) as e:
         fail(COMMAND, one_line(e))
-    from cnnexp.tune.report import finish
-    from cnnexp.tune.workers import run_workers, threads_per_worker, worker_args
+    from cnnexp.tune.launch import run_workers, threads_per_worker, worker_args
+    from cnnexp.tune.results import finish
 
     args = worker_args(settings, overrides, len(study.trials), threads_per_worker(settings))
     print(f"{COMMAND}: study {settings.study_name!r} in {settings.storage} ({len(study.trials)} trials so far): "

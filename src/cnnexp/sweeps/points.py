@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from cnnexp.config import compose, is_group, sweep_points, swept_keys
 from cnnexp.errors import ConfigError
 from cnnexp.hparams import write_sweep_experiment
-from cnnexp.validate import validate_composed
+from cnnexp.validate import checked
 
 log = logging.getLogger("cnnexp")
 
@@ -47,7 +47,7 @@ def invalid_points(config_name: str, points: list[list[str]]) -> list[tuple[list
                 if o.input_line not in groups and not o.key_or_group.startswith("hydra."):
                     OmegaConf.update(cfg, o.key_or_group, o.value(), merge=False)
         try:
-            validate_composed(cfg)
+            checked(cfg)
         except ConfigError as e:
             bad.append((point, str(e)))
     return bad

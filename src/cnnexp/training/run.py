@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from cnnexp.classifier import Classifier, build_classifier
 from cnnexp.data.datamodule import ImageDataModule
@@ -36,7 +36,7 @@ from cnnexp.training.interrupt import SignalStop, StopOnSignal
 from cnnexp.training.lit_module import LitClassifier
 from cnnexp.training.run_lock import run_dir_lock
 from cnnexp.training.tensorboard import custom_scalars_layout, write_hparams
-from cnnexp.validate import GPUS, validate
+from cnnexp.validate import GPUS, Checked, checked
 
 log = logging.getLogger("cnnexp.train")
 # Steps between progress-bar redraws (a human reads it a few times a second at most).
@@ -61,15 +61,15 @@ class Run:
     tested_step: int = 0  # the global step of the checkpoint `test` read
 
 
-def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, float]:
-    """Run one training job described by a composed `train` config; return its metrics.
+def train(cfg: DictConfig | Checked, extra_callbacks: Sequence[Any] = ()) -> dict[str, float]:
+    """Run one training job described by a composed `train` config (checked here unless it already was); return
+    its metrics.
 
     `extra_callbacks`: Lightning callbacks besides the config's, for objects a config cannot describe
     (e.g. a benchmark's own model). With `resume=true` a run dir that holds metrics.json is finished
     and is skipped; one that holds checkpoints/last.ckpt continues from it.
     """
-    config = OmegaConf.to_container(cfg, resolve=True)
-    validate(config)
+    config = cfg if isinstance(cfg, Checked) else checked(cfg)
     out_dir = Path(config["paths"]["output_dir"])
     stop = StopOnSignal()
     try:
@@ -80,7 +80,7 @@ def train(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> dict[str, flo
                     resumable(last, config)  # the finished run is this config's, not another model's
                 log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
                 return json.loads((out_dir / "metrics.json").read_text())
-            run = build(cfg, config, [*extra_callbacks, stop])
+            run = build(config, [*extra_callbacks, stop])
             fit_s = fit(run)
             if not run.trainer.is_global_zero:
                 # DDP: every rank took part in fit; rank 0 alone tests and writes.
@@ -115,18 +115,18 @@ def resumable(last: Path, config: dict) -> dict:
     return ckpt
 
 
-def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) -> Run:
+def build(config: Checked, extra_callbacks: Sequence[Any] = ()) -> Run:
     """Process settings, data (fetched and verified first), the LightningModule, the trainer."""
-    _process_settings(cfg, config)
+    _process_settings(config)
     out_dir = Path(config["paths"]["output_dir"])
     last = out_dir / "checkpoints" / "last.ckpt"
     resume_from = last if config["resume"] and last.is_file() else None
     resumed = resumable(resume_from, config) if resume_from is not None else None  # before any heavy work
     L.seed_everything(config["seed"], workers=True, verbose=False)
-    datamodule = instantiate(cfg.data)
+    datamodule = instantiate(config["data"])
     datamodule.prepare_data()  # fetch and verify the files before any model or trainer exists
-    module = _module(cfg, config)
-    callbacks = {name: instantiate(c) for name, c in cfg.callbacks.items()}
+    module = _module(config)
+    callbacks = {name: instantiate(c) for name, c in config["callbacks"].items()}
     if config["trainer"]["enable_progress_bar"]:
         # Lightning's bar refreshes every step by default, gathering its metrics each time.
         callbacks["progress_bar"] = TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS)
@@ -136,7 +136,7 @@ def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) ->
         step = resumed["global_step"]
         logger_kwargs["purge_step"] = step
         log.info("resume: continuing %s from global step %d", resume_from, step)
-    loggers = [instantiate(c, **logger_kwargs) for c in cfg.logger.values()]
+    loggers = [instantiate(c, **logger_kwargs) for c in config["logger"].values()]
     hparams = settings(config, task_overrides())
     for logger in loggers:
         # Only kept, for the hparams.yaml Lightning writes when fit starts (a sweep's HParams columns read it).
@@ -148,8 +148,8 @@ def build(cfg: DictConfig, config: dict, extra_callbacks: Sequence[Any] = ()) ->
     return Run(config, out_dir, datamodule, module, trainer, callbacks["model_checkpoint"], resume_from, hparams)
 
 
-def _process_settings(cfg: DictConfig, config: dict) -> None:
-    threads = threads_per_job(config["threads"], cpu_processes(cfg.trainer))
+def _process_settings(config: Checked) -> None:
+    threads = threads_per_job(config["threads"], cpu_processes(config["trainer"]))
     if threads:
         torch.set_num_threads(threads)
     log.info("torch threads: %d", torch.get_num_threads())
@@ -159,16 +159,17 @@ def _process_settings(cfg: DictConfig, config: dict) -> None:
     quiet_lightning()
 
 
-def _module(cfg: DictConfig, config: dict) -> LitClassifier:
+def _module(config: Checked) -> LitClassifier:
     """The classifier the config describes, in the LightningModule that trains it."""
     try:
         classifier = build_classifier(config)
     except InstantiationException as e:  # a network without a spec is checked here, when built
         raise ConfigError(f"model: {' '.join(str(e).split(chr(10))[:2])}") from None
-    optim = instantiate(cfg.optim)
+    optim = instantiate(config["optim"])
     step = {arg: config["trainer"][key] for key, arg in STEP_KEYS.items() if config["trainer"].get(key) is not None}
+    # The config goes into every checkpoint as a plain dict: weights_only loading accepts no class of cnnexp's.
     return LitClassifier(classifier, config["data"]["num_classes"], optim.optimizer, optim.scheduler,
-                         config["optim"]["interval"], config, augment=instantiate(cfg.augment),
+                         config["optim"]["interval"], dict(config), augment=instantiate(config["augment"]),
                          label_smoothing=config["optim"]["label_smoothing"], **step)
 
 

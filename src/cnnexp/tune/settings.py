@@ -19,7 +19,7 @@ from cnnexp.config import compose
 from cnnexp.errors import ConfigError
 from cnnexp.tune.space import SearchSpace, parse_space
 from cnnexp.tune.storage import is_url
-from cnnexp.validate import _choice, _int, check_optimized_metric
+from cnnexp.validate import check_optimized_metric, choice, integer
 
 LAUNCHERS = ("local", "slurm", "submitit_local")
 DIRECTIONS = ("maximize", "minimize")
@@ -68,10 +68,10 @@ def load_settings(overrides: Sequence[str]) -> TuneSettings:
 def read_settings(config: Mapping[str, Any], fixed: Collection[str] = ()) -> TuneSettings:
     """The `tune` section of a resolved `tune` config, checked; the search space's keys against the rest."""
     check_optimized_metric(config)  # validation selects: a test-set metric is refused before anything else
-    _int(config, "tune.n_trials", 0)
-    _int(config, "tune.workers", 1)
-    _choice(config, "tune.launcher", LAUNCHERS)
-    _choice(config, "tune.direction", DIRECTIONS)
+    integer(config, "tune.n_trials", 0)
+    integer(config, "tune.workers", 1)
+    choice(config, "tune.launcher", LAUNCHERS)
+    choice(config, "tune.direction", DIRECTIONS)
     tune = config["tune"]
     if tune["launcher"] == "slurm" and shutil.which("srun") is None:
         raise ConfigError("tune.launcher=slurm: no SLURM on this machine (srun not found); run cnnexp-tune on the "

@@ -25,7 +25,7 @@ from cnnexp.cli.common import run_job
 from cnnexp.config import CONF_DIR
 from cnnexp.errors import Interrupted
 from cnnexp.files import write_json
-from cnnexp.tune.report import REPORTED
+from cnnexp.tune.results import REPORTED
 from cnnexp.tune.settings import TuneSettings, load_settings, train_overrides
 from cnnexp.tune.space import override, suggest
 from cnnexp.tune.study import open_study
