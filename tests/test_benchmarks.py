@@ -73,3 +73,10 @@ def test_gpu_check_runs_on_the_cpu_shrunk_and_prints_every_part(data_dir, tmp_pa
     assert re.search(r"plain [\d,]+ img/s, suite [\d,]+ img/s, ratio \d\.\d{3}", out), out
     assert re.search(r"exit 0, wall \d+ s, 1 verdict rows", out), out
     assert "failed" not in out
+
+
+def test_layer_profile_speed_prints_its_ratio(data_dir):
+    out = run("layer_profile_speed.py", "--rounds", "1", "--num-images", "100", "--data-dir", str(data_dir))
+    assert re.search(r"round 1: profile \d+\.\d{3} s, one plain pass \d\.\d{4} s, profile = \d+\.\d plain passes",
+                     out), out
+    assert re.search(r"median: the profile costs \d+\.\d plain forward passes \(target <= 20", out), out

@@ -266,6 +266,17 @@ def check_invariance(cfg: Mapping) -> None:
         if not isinstance(values, list | tuple) or not all(ok(v) for v in values):
             kind = "numbers" if key == "fgsm" else "integers"
             raise ConfigError(f"invariance.{key}={values!r}: must be a list of {kind}")
+    integer(cfg, "invariance.layers.images", 1)
+    unknown = sorted(set(_get(cfg, "invariance.layers")) - {"images", "shifts", "rotations", "scales"})
+    if unknown:
+        raise ConfigError(f"invariance.layers.{unknown[0]}: not a setting of the layer profile (its settings: "
+                          "images, rotations, scales, shifts)")
+    for key, ok, kind in (("shifts", lambda v: _is_int(v) and v >= 1, "integers >= 1"),
+                          ("rotations", _is_number, "numbers"), ("scales", lambda v: _is_number(v) and v > 0,
+                                                                 "numbers > 0")):
+        values = _get(cfg, f"invariance.layers.{key}")
+        if not isinstance(values, list | tuple) or not all(ok(v) for v in values):
+            raise ConfigError(f"invariance.layers.{key}={values!r}: must be a list of {kind}")
     measures = _get(cfg, "invariance.measures")
     if not isinstance(measures, list | tuple) or not all(isinstance(m, str) and m in MEASURES for m in measures):
         raise ConfigError(f"invariance.measures={measures!r}: must be a list of {', '.join(MEASURES)} (any of them)")

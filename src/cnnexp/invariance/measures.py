@@ -49,7 +49,8 @@ class Measure:
     key: str  # invariance.<key> in the config
     kind: Literal["grid", "list", "measure"]  # {start, stop, step} or null | a list, [] = off | named in `measures`
     run: str  # (Session) -> {results key: part}: a function of cnnexp.invariance.runs
-    summary: Mapping[str, Callable[[Results], float | None]]  # metrics.json key -> its value (None: absent)
+    # metrics.json key -> its value (None: absent); a key with {layer} gets {layer: value}, one key per layer
+    summary: Mapping[str, Callable[[Results], float | dict[str, float] | None]]
     cost: Callable[[Mapping[str, Any], Geometry], int] = lambda cfg, geometry: 0  # passes over every image
     label: str | None = None  # a curve's x-axis (plotted against accuracy); None: not a curve
     identity: float | None = None  # a family's setting that leaves the image as it is
@@ -85,6 +86,12 @@ def family(key: str, label: str, identity: float, **extra: Any) -> Measure:
                    identity=identity, **extra)
 
 
+def _per_layer(r: Results, kind: str, transform: str) -> dict[str, float] | None:
+    """{layer: distance} of the layer profile, where it is defined (None: the profile has no such transform)."""
+    values = r["layers"][kind].get(transform)
+    return None if values is None else {n: v for n, v in zip(r["layers"]["layers"], values) if v is not None}
+
+
 def _stability(r: Results) -> float | None:
     return r["stability"]["p_top1_change"] if "stability" in r else None
 
@@ -110,6 +117,9 @@ SUITE: tuple[Measure, ...] = (
         "inv/quarter_turn_agreement": lambda r: sum(r["quarter_turns"]["agreement"]) / len(QUARTER_TURNS)},
         lambda cfg, geometry: len(QUARTER_TURNS)),
     Measure("equivariance", "measure", "cnnexp.invariance.runs.equivariance", {}),  # the eager net's feature maps
+    Measure("layers", "measure", "cnnexp.invariance.runs.layers", {  # the eager net's layers, by forward hooks
+        "inv/layer/{layer}/shift1_invariance": lambda r: _per_layer(r, "invariance", "shift 1 px zero"),
+        "inv/layer/{layer}/shift1_equivariance": lambda r: _per_layer(r, "equivariance", "shift 1 px zero")}),
 )
 
 FAMILIES = tuple(m.key for m in SUITE if m.kind == "grid")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 import matplotlib
@@ -33,6 +34,9 @@ def long_rows(results: dict) -> list[tuple[str, float | str, str, float]]:
         part = results.get(name, {})
         rows += [(name, part["max_shift"], key, part[key]) for key in ("value", "correct", "incorrect") if key in part]
     rows += [("stability", 1, k, v) for k, v in results.get("stability", {}).items()]
+    if profile := results.get("layers"):
+        rows += [("layers", layer, f"{kind}: {t}", v) for kind in ("invariance", "equivariance")
+                 for t, values in profile[kind].items() for layer, v in zip(profile["layers"], values) if v is not None]
     rows += [("summary", "", k, v) for k, v in results["summary"].items()]
     return rows
 
@@ -55,6 +59,37 @@ def figure(results: dict):
     return fig
 
 
+def profile_figure(profile: dict):
+    """The layer profile: the layers on the x-axis, one line per transform size; each family's invariance (top)
+    and, where the move exists at a layer, its equivariance (bottom)."""
+    families = list(dict.fromkeys(t["family"] for t in profile["transforms"]))
+    fig, axes = plt.subplots(2, len(families), figsize=(3.4 * len(families), 5.6), sharex=True, sharey="row",
+                             squeeze=False)
+    for col, family in enumerate(families):
+        for row, kind in enumerate(("invariance", "equivariance")):
+            ax = axes[row][col]
+            for t in (t for t in profile["transforms"] if t["family"] == family):
+                values = [math.nan if v is None else v for v in profile[kind][t["name"]]]
+                if not all(math.isnan(v) for v in values):
+                    ax.plot(profile["layers"], values, marker="o", ms=3, label=str(t["size"]))
+            ax.set_title(f"{family.replace('_', ' ')}: {kind}", fontsize=9)
+            ax.tick_params(axis="x", labelrotation=90, labelsize=8)
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend(fontsize=7, title="size", title_fontsize=7)
+    axes[0][0].set_ylabel("||f(Tx) - f(x)|| / ||f(x)||")
+    axes[1][0].set_ylabel("||f(Tx) - T'f(x)|| / ||f(x)||")
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig) -> bytes:
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    plt.close(fig)
+    return png.getvalue()
+
+
 def write_outputs(results: dict, run_dir: Path) -> None:
     write_json(run_dir / "invariance.json", results)
     buf = io.StringIO()
@@ -62,10 +97,9 @@ def write_outputs(results: dict, run_dir: Path) -> None:
     writer.writerow(["family", "value", "metric", "number"])
     writer.writerows(long_rows(results))
     atomic_write_bytes(run_dir / "invariance.csv", buf.getvalue().encode())
-    fig = figure(results)
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)
-    atomic_write_bytes(run_dir / "invariance.png", png.getvalue())
+    atomic_write_bytes(run_dir / "invariance.png", _png(figure(results)))
+    if "layers" in results:
+        atomic_write_bytes(run_dir / "layers.png", _png(profile_figure(results["layers"])))
 
 
 def log_to_tensorboard(writer, results: dict) -> None:
@@ -78,4 +112,6 @@ def log_to_tensorboard(writer, results: dict) -> None:
         ax.set_title(f"{family}: test accuracy")
         fig.tight_layout()
         writer.add_figure(f"invariance/{family}", fig, 0)  # closes the figure
+    if "layers" in results:
+        writer.add_figure("invariance/layers", profile_figure(results["layers"]), 0)
     writer.flush()

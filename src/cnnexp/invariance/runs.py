@@ -21,6 +21,7 @@ from cnnexp.invariance.metrics import (
     shift_consistency,
     shift_stability,
 )
+from cnnexp.invariance.profile import layer_profile
 from cnnexp.invariance.transforms import Mover, quarter_turn
 from cnnexp.invariance.transforms import rotate as turned
 from cnnexp.invariance.transforms import scale as scaled
@@ -127,3 +128,7 @@ def equivariance(s: Session) -> Parts:
     x_net = s.model.preprocess(s.images[: s.cfg["equivariance_images"]].float().div(255).to(device))
     return {"equivariance": equivariance_errors(s.model.net, planned_layers(s.model.net), x_net,
                                                 s.cfg["equivariance_shifts"])}
+
+
+def layers(s: Session) -> Parts:
+    return {"layers": layer_profile(eager(s.model), s.images, s.cfg["layers"], s.bs)}

@@ -59,6 +59,12 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
         shares_consistency=shares_consistency(cfg, Geometry.of(cfg, images.shape[-1], input_size)), results=results)
     for m in measured:
         results |= get_method(m.run)(session)
-    summary = {key: value for m in measured for key, get in m.summary.items() if (value := get(results)) is not None}
+    summary = {}
+    for key, get in ((key, get) for m in measured for key, get in m.summary.items()):
+        value = get(results)
+        if isinstance(value, dict):  # one value per layer
+            summary |= {key.format(layer=name): v for name, v in value.items()}
+        elif value is not None:
+            summary[key] = value
     results["summary"] = summary | {"inv/suite_s": time.perf_counter() - start}
     return results

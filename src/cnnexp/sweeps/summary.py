@@ -3,7 +3,8 @@
 Writes into the dir: summary.csv (a row per job: its overrides, metrics.json, or its error; a cnnexp-tune
 trial's number, and "pruned" for a trial the study stopped early),
 summary.md (groups of the swept settings with mean and 95% interval over seeds, best validation
-first) and summary.png (validation and test accuracy, and shift consistency where measured, per group);
+first), summary.png (validation and test accuracy, and shift consistency where measured, per group), layers.png
+(the layer profile per group, where measured);
 and the runs' TensorBoard HParams experiment summary (cnnexp.hparams).
 """
 
@@ -28,6 +29,8 @@ from cnnexp.sweeps.points import find_jobs
 # Validation ranks; the test set and the invariance suite (on test images) are reported beside it.
 SORT_METRIC = "val/acc_best"
 SUMMARIZED = (SORT_METRIC, "test/acc", "inv/shift_consistency")
+# The layer profile's per-layer key that the report draws per group (invariance to a 1-px shift).
+LAYER_KEY = "inv/layer/{layer}/shift1_invariance"
 
 
 def job_error(job: Path) -> str:
@@ -75,6 +78,9 @@ def summarize(rows: list[dict]):
             for metric in SUMMARIZED:
                 if metric in part and part[metric].notna().any():
                     group[metric], group[f"{metric} ±95%"] = t_interval(part[metric].dropna().tolist())
+            prefix, suffix = LAYER_KEY.split("{layer}")
+            group["layers"] = {c.removeprefix(prefix).removesuffix(suffix): part[c].mean() for c in part.columns
+                               if c.startswith(prefix) and c.endswith(suffix) and part[c].notna().any()}
             groups.append(group)
     groups.sort(key=lambda g: -g.get(SORT_METRIC, -1))
     return table, swept, groups
@@ -94,7 +100,7 @@ def markdown(table, swept: list[str], groups: list[dict]) -> str:
              + (f"{len(pruned)} pruned, " if len(pruned) else "") + f"{len(failed) - unreadable} failed"
              + (f", {unreadable} unreadable" if unreadable else ""), ""]
     if groups:
-        cols = [*swept, "runs", *(c for c in groups[0] if c not in swept and c != "runs")]
+        cols = [*swept, "runs", *(c for c in groups[0] if c not in (*swept, "runs", "layers"))]
         lines += ["Grouped by " + (", ".join(swept) or "nothing (one setting)") +
                   "; mean over runs (seeds) with the half-width of the 95% t-interval; "
                   "best validation first (val/acc_best: it selects; test/acc reports).", "",
@@ -128,6 +134,21 @@ def plot(groups: list[dict], swept: list[str], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_layers(groups: list[dict], swept: list[str], path: Path) -> None:
+    """The layer profile per group: each layer's invariance to a 1-px shift (mean over the group's runs)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for g in (g for g in groups if g["layers"]):
+        label = ", ".join(f"{k}={g[k]}" for k in swept) or "all"
+        ax.plot(list(g["layers"]), list(g["layers"].values()), marker="o", ms=3, label=label)
+    ax.set_ylabel("||f(Tx) - f(x)|| / ||f(x)||, 1-px shift")
+    ax.set_xlabel("layer")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def report(root: Path) -> tuple[Path, Path]:
     jobs = find_jobs(root)
     if not jobs:
@@ -137,5 +158,7 @@ def report(root: Path) -> tuple[Path, Path]:
     (root / "summary.md").write_text(markdown(table, swept, groups))
     if groups:
         plot(groups, swept, root / "summary.png")
+    if any(g["layers"] for g in groups):
+        plot_layers(groups, swept, root / "layers.png")
     write_sweep_experiment(root, jobs)
     return root / "summary.csv", root / "summary.md"

@@ -1,0 +1,142 @@
+"""Where in a network invariance comes from: every named layer's change under a small grid of transforms.
+
+For each layer f and transform T, over images x (Lenc & Vedaldi 2015; Kauderer-Abrams 2017):
+  invariance    ||f(Tx) - f(x)|| / ||f(x)||, the mean over images (0: the layer ignores T);
+  equivariance  ||f(Tx) - T'f(x)|| / ||f(x)||, with T' the same move at the layer's resolution (0: the layer
+                moves with its input). For a shift of d px at a layer of total stride s, T' moves the map by
+                d/s; where that is not whole, by the better of the two whole moves around it, per image (an APS
+                stage picks its own). For a quarter turn T' turns the map, and rolls p4's four planes (the
+                best roll). Rotations by other angles and scalings have no such T': invariance only.
+Each layer's output is taken as its module returns it (a convolution before its activation), by forward hooks
+on the eager network, one forward pass per transform; the transforms move the network's input canvas (the
+padded image) in pixel space, so that a circular shift is one of the network input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnexp.classifier import Classifier
+from cnnexp.invariance.metrics import pixels
+from cnnexp.invariance.transforms import quarter_turn, rotate, scale, shift, to_canvas
+from cnnexp.models.layers import GlobalAvgPool
+from cnnexp.models.summary import planned_modules
+
+Features = dict[str, torch.Tensor]
+
+
+def profiled_layers(net: nn.Module) -> dict[str, int | None]:
+    """Every named layer the profile reads: {module name: total stride of its map, or None for a layer with no
+    map (fully connected, global pooling, the output)}, in definition order."""
+    plan = {name: shape.jump for name, (_, shape) in planned_modules(net).items()}
+    return {name: plan.get(name.rsplit(".", 1)[-1]) for name, m in net.named_modules()
+            if name and (name.rsplit(".", 1)[-1] in plan or name.rsplit(".", 1)[-1] == "output"
+                         or isinstance(m, nn.Linear | GlobalAvgPool))}
+
+
+def transforms(cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The profile's grid: shifts (zero fill and circular), rotations, scalings, each named for the results."""
+    grid = [{"name": f"shift {d} px {mode}", "family": f"shift_{mode}", "size": d, "mode": mode}
+            for mode in ("zero", "circular") for d in cfg["shifts"]]
+    grid += [{"name": f"rotate {a} deg", "family": "rotate", "size": a} for a in cfg["rotations"]]
+    return grid + [{"name": f"scale {f}", "family": "scale", "size": f} for f in cfg["scales"]]
+
+
+def _apply(x: torch.Tensor, t: Mapping[str, Any]) -> torch.Tensor:
+    if t["family"] == "rotate":
+        return quarter_turn(x, int(t["size"]) // 90) if t["size"] % 90 == 0 else rotate(x, t["size"])
+    if t["family"] == "scale":
+        return scale(x, t["size"])
+    return shift(x, t["size"], 0, t["mode"])
+
+
+def _features(net: nn.Module, layers: Sequence[str], x: torch.Tensor) -> Features:
+    out: Features = {}
+    modules = dict(net.named_modules())
+    hooks = [modules[n].register_forward_hook(lambda _m, _i, y, n=n: out.__setitem__(n, y)) for n in layers]
+    try:
+        net(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out
+
+
+def _norm(y: torch.Tensor) -> torch.Tensor:
+    return y.flatten(1).norm(dim=1)
+
+
+def _moved(ref: torch.Tensor, t: Mapping[str, Any], stride: int | None) -> list[torch.Tensor]:
+    """The candidate moves T' of a layer's map `ref` (empty where T has none at this layer)."""
+    if stride is None or ref.dim() < 4:
+        return []
+    if t["family"].startswith("shift"):
+        flat = ref.flatten(1, -3)  # p4's planes are channels to a shift
+        moves = sorted({t["size"] // stride, -(-t["size"] // stride)})
+        return [shift(flat, m, 0, t["mode"]).view_as(ref) for m in moves]
+    if t["family"] == "rotate" and t["size"] % 90 == 0:
+        turned = quarter_turn(ref, int(t["size"]) // 90)
+        return [turned] if ref.dim() == 4 else [torch.roll(turned, r, dims=2) for r in range(turned.shape[2])]
+    return []
+
+
+def _distances(moved: Features, clean: Features, norms: Features, t: Mapping[str, Any],
+               strides: Mapping[str, int | None]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Per layer, per image: the invariance distance, and the equivariance distance where T' exists."""
+    inv, equi = {}, {}
+    for name, ref in clean.items():
+        norm = norms[name]
+        inv[name] = _norm(moved[name] - ref) / norm
+        candidates = _moved(ref, t, strides[name])
+        if candidates:
+            equi[name] = torch.stack([_norm(moved[name] - c) for c in candidates]).amin(0) / norm
+    return inv, equi
+
+
+@torch.inference_mode()
+def layer_profile(model: Classifier, images: torch.Tensor, cfg: Mapping[str, Any], batch_size: int = 500) -> dict:
+    """The profile of `model` (eager, eval mode) on `images` (uint8 or [0, 1]) for the grid `cfg` (images, shifts,
+    rotations, scales): {"layers", "strides", "transforms", "invariance", "equivariance", "images"}, each
+    distance a list over the layers (None where undefined)."""
+    net, device = model.net, next(model.parameters()).device
+    strides = profiled_layers(net)
+    grid = transforms(cfg)
+    images = images[: cfg["images"]]
+    sums = {(kind, t["name"]): {} for t in grid for kind in ("invariance", "equivariance")}
+    counts = {key: {} for key in sums}
+    order: list[str] = []
+    for start in range(0, len(images), batch_size):
+        x = to_canvas(pixels(images[start:start + batch_size].to(device)), model.preprocess.size)
+        clean = _features(net, list(strides), model.preprocess(x))
+        order = order or list(clean)  # forward order: the order the hooks fired
+        # A dead map (all zero) has no relative change.
+        norms = {name: torch.where((n := _norm(y)) > 0, n, torch.nan) for name, y in clean.items()}
+        zero_shifted: dict[int, tuple[torch.Tensor, Features]] = {}
+        for t in grid:
+            x_t = _apply(x, t)
+            same = zero_shifted.get(t["size"]) if t["family"] == "shift_circular" else None
+            if same is not None and torch.equal(same[0], x_t):
+                moved = same[1]  # nothing crossed the border: the same input as the zero-fill shift, one pass
+            else:
+                moved = _features(net, list(strides), model.preprocess(x_t))
+            if t["family"] == "shift_zero":
+                zero_shifted[t["size"]] = (x_t, moved)
+            distances = _distances(moved, clean, norms, t, strides)
+            for kind, per_layer in zip(("invariance", "equivariance"), distances):
+                for name, d in per_layer.items():
+                    seen = ~d.isnan()
+                    sums[kind, t["name"]][name] = sums[kind, t["name"]].get(name, 0.0) + d[seen].sum().item()
+                    counts[kind, t["name"]][name] = counts[kind, t["name"]].get(name, 0) + int(seen.sum())
+
+    def mean(kind: str, t: str, name: str) -> float | None:
+        n = counts[kind, t].get(name, 0)
+        return sums[kind, t][name] / n if n else None
+
+    return {"layers": order, "strides": [strides[n] for n in order], "images": len(images),
+            "transforms": grid,
+            **{kind: {t["name"]: [mean(kind, t["name"], n) for n in order] for t in grid}
+               for kind in ("invariance", "equivariance")}}
