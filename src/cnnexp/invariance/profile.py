@@ -3,10 +3,12 @@
 For each layer f and transform T, over images x (Lenc & Vedaldi 2015; Kauderer-Abrams 2017):
   invariance    ||f(Tx) - f(x)|| / ||f(x)||, the mean over images (0: the layer ignores T);
   equivariance  ||f(Tx) - T'f(x)|| / ||f(x)||, with T' the same move at the layer's resolution (0: the layer
-                moves with its input). For a shift of d px at a layer of total stride s, T' moves the map by
+                moves with its input). For a shift of d px at a layer of total stride s, T' rolls the map by
                 d/s; where that is not whole, by the better of the two whole moves around it, per image (an APS
-                stage picks its own). For a quarter turn T' turns the map, and rolls p4's four planes (the
-                best roll). Rotations by other angles and scalings have no such T': invariance only.
+                stage picks its own). A roll, for zero-fill shifts too: the columns a move vacates then hold the
+                map's own border (a map's background is its bias's response, not 0). For a quarter turn T'
+                turns the map, and rolls p4's four planes (the best roll). Rotations by other angles and
+                scalings have no such T': invariance only.
 Each layer's output is taken as its module returns it (a convolution before its activation), by forward hooks
 on the eager network, one forward pass per transform; the transforms move the network's input canvas (the
 padded image) in pixel space, so that a circular shift is one of the network input.
@@ -77,7 +79,7 @@ def _moved(ref: torch.Tensor, t: Mapping[str, Any], stride: int | None) -> list[
     if t["family"].startswith("shift"):
         flat = ref.flatten(1, -3)  # p4's planes are channels to a shift
         moves = sorted({t["size"] // stride, -(-t["size"] // stride)})
-        return [shift(flat, m, 0, t["mode"]).view_as(ref) for m in moves]
+        return [torch.roll(flat, m, dims=-1).view_as(ref) for m in moves]
     if t["family"] == "rotate" and t["size"] % 90 == 0:
         turned = quarter_turn(ref, int(t["size"]) // 90)
         return [turned] if ref.dim() == 4 else [torch.roll(turned, r, dims=2) for r in range(turned.shape[2])]
