@@ -31,13 +31,23 @@ from cnnexp.models.summary import planned_modules
 Features = dict[str, torch.Tensor]
 
 
+IN = ".in"  # a subsampling layer's input (after the activation before it): what the subsampling itself changes
+
+
 def profiled_layers(net: nn.Module) -> dict[str, int | None]:
-    """Every named layer the profile reads: {module name: total stride of its map, or None for a layer with no
-    map (fully connected, global pooling, the output)}, in definition order."""
-    plan = {name: shape.jump for name, (_, shape) in planned_modules(net).items()}
-    return {name: plan.get(name.rsplit(".", 1)[-1]) for name, m in net.named_modules()
-            if name and (name.rsplit(".", 1)[-1] in plan or name.rsplit(".", 1)[-1] == "output"
-                         or isinstance(m, nn.Linear | GlobalAvgPool))}
+    """Every named layer the profile reads: {name: total stride of its map, or None for a layer with no map
+    (fully connected, global pooling, the output)}, in definition order; a subsampling layer's input (pooling, APS,
+    a stride-2 convolution) comes before it as `<name>.in`."""
+    plan = {name: shape for name, (_, shape) in planned_modules(net).items()}
+    layers: dict[str, int | None] = {}
+    for name, m in net.named_modules():
+        last = name.rsplit(".", 1)[-1]
+        shape = plan.get(last)
+        if shape is not None and shape.stride > 1:
+            layers[name + IN] = shape.jump // shape.stride
+        if name and (shape is not None or last == "output" or isinstance(m, nn.Linear | GlobalAvgPool)):
+            layers[name] = shape.jump if shape is not None else None
+    return layers
 
 
 def transforms(cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -58,8 +68,16 @@ def _apply(x: torch.Tensor, t: Mapping[str, Any]) -> torch.Tensor:
 
 def _features(net: nn.Module, layers: Sequence[str], x: torch.Tensor) -> Features:
     out: Features = {}
+
+    def keep(name: str):
+        def hook(_module, inputs, output) -> None:  # must return None: a value would replace the output
+            if name + IN in layers:
+                out[name + IN] = inputs[0]
+            out[name] = output
+        return hook
+
     modules = dict(net.named_modules())
-    hooks = [modules[n].register_forward_hook(lambda _m, _i, y, n=n: out.__setitem__(n, y)) for n in layers]
+    hooks = [modules[n].register_forward_hook(keep(n)) for n in layers if not n.endswith(IN)]
     try:
         net(x)
     finally:
