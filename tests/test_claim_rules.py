@@ -87,6 +87,32 @@ def ladder(augmentation_gain=5.0):
 
 
 # claim id -> (numbers that support it, numbers that contradict it[, numbers where only a slip is wrong])
+def lenet5_profile(s4_gain=0.1):
+    small = [0.001, 0.002, 0.003]
+    return {"c1_equivariance": small, "c1_invariance": [0.6, 0.65, 0.7],
+            "gain": {"s2": [0.14, 0.15, 0.16], "s4": [s4_gain - 0.01, s4_gain, s4_gain + 0.01], "head": [0.02] * 3}}
+
+
+def pooling_gains(blur=0.2):
+    near = [-0.01, 0.0, 0.01]
+    return {"s2_gain": {"max": [0.1 + v for v in near], "avg": [0.12 + v for v in near],
+                        "blur": [blur + v for v in near], "none": [0.0 + v for v in near]}}
+
+
+def aps_profile(control_off_lattice=0.3):
+    return {"aps": {"equivariance_after_aps": 1e-6, "output_invariance": 1e-6},
+            "control": {"output_invariance_on_lattice": 1e-6, "output_invariance_off_lattice": control_off_lattice}}
+
+
+def c1_profile(equivariance, invariance):
+    return {"c1": {"equivariance": [equivariance * f for f in (0.9, 1.0, 1.1)],
+                   "invariance": [invariance * f for f in (0.9, 1.0, 1.1)]}}
+
+
+def p4_profile(equivariance=1e-6):
+    return {"equivariance": equivariance, "pooled_invariance": 1e-6, "c5_invariance": 0.4}
+
+
 EVIDENCE = {
     "C01": (fc_rows(), fc_rows(conv_params=(608, 9_608))),
     "C02": ({"lecture": LECTURE_SHAPES, "lenet5": {"shapes": LECTURE_SHAPES},
@@ -121,6 +147,11 @@ EVIDENCE = {
     "C18": ({"p4_agreement": [[1.0, 1.0, 1.0]] * 3, "lenet5_drop": seeds(60)},
             {"p4_agreement": [[1.0, 0.98, 1.0]] * 3, "lenet5_drop": seeds(60)}),
     "C19v2": (ladder(), ladder(augmentation_gain=0.0)),
+    "C20": (lenet5_profile(), lenet5_profile(s4_gain=-0.1)),
+    "C21": (pooling_gains(), pooling_gains(blur=0.05)),
+    "C22": (aps_profile(), aps_profile(control_off_lattice=0.0)),
+    "C23": (p4_profile(), p4_profile(equivariance=0.02)),
+    "C24": (c1_profile(0.002, 0.05), c1_profile(0.5, 0.6), c1_profile(0.002, 0.6)),
 }
 
 

@@ -245,11 +245,11 @@ def tiny_claims(tmp_path: Path, data_dir: Path, *args: str) -> tuple[Path, dict]
 
 @pytest.mark.slow
 def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
-    out, result = tiny_claims(tmp_path, data_dir, "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14v2]", EAGER)
+    out, result = tiny_claims(tmp_path, data_dir, "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14v2,C21]", EAGER)
     assert result["profile"] == "tiny" and result["trainings"] == {**result["trainings"], "trained": 24, "cached": 0}
     # Each new version brings the earlier one it replaces, judged on the same trainings.
     assert [c["id"] for c in result["claims"]] == ["C04", "C10", "C10v2", "C11", "C12", "C13", "C13v2a", "C13v2b",
-                                                   "C14", "C14v2"]
+                                                   "C14", "C14v2", "C21"]
     for c in result["claims"]:
         assert set(c) >= {"id", "title", "lecture", "method", "verdict", "rule", "evidence", "figures", "parts"}
         assert c["verdict"] in MARK and all(p["verdict"] in MARK for p in c["parts"].values())
@@ -259,7 +259,9 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
     c12 = next(c for c in result["claims"] if c["id"] == "C12")["evidence"]
     assert set(c12["arms"]) == {"shift", "rotate", "scale"} and len(c12["clean_acc_none"]["seeds"]) == 3
     report = (out / "report.md").read_text()
-    assert report.count("\n## C") == 10 and "| id | claim | verdict | earlier version | key number |" in report
+    c21 = next(c for c in result["claims"] if c["id"] == "C21")["evidence"]  # the pooling arms C10 trained
+    assert set(c21["s2_gain"]) == {"max", "avg", "blur", "none"} and all(len(v) == 3 for v in c21["s2_gain"].values())
+    assert report.count("\n## C") == 11 and "| id | claim | verdict | earlier version | key number |" in report
     assert "![C10](c10.png)" in report and "bias=False" in report and "**How to read a verdict.**" in report
     assert "| [C10v2](#c10v2) |" in report and "| [C10](#c10) |" not in report  # earlier versions: no row
     c14 = next(c for c in result["claims"] if c["id"] == "C14v2")["evidence"]
@@ -281,7 +283,7 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
     infos = parse_experiment_plugin_data(acc.PluginTagToContent("hparams")["_hparams_/experiment"]).hparam_infos
     assert {"model", "model/pooling", "augment", "seed"} <= {i.name for i in infos if i.differs}
 
-    again = claims_cli(tmp_path, data_dir, "claims=[C10v2,C11,C12,C13v2a,C13v2b,C14v2]", *TINY, EAGER)
+    again = claims_cli(tmp_path, data_dir, "claims=[C10v2,C11,C12,C13v2a,C13v2b,C14v2,C21]", *TINY, EAGER)
     assert again.returncode == 0, again.stderr[-3000:]
     second = json.loads((out / "claims.json").read_text())
     assert second["trainings"]["trained"] == 0 and second["trainings"]["cached"] == 24
@@ -308,7 +310,7 @@ def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fa
 
 @pytest.mark.slow
 def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
-    out, result = tiny_claims(tmp_path, data_dir, "claims=[C16v2,C17,C18,C19v2]", EAGER)
+    out, result = tiny_claims(tmp_path, data_dir, "claims=[C16v2,C17,C18,C19v2,C20,C22,C23,C24]", EAGER)
     # LeNet-5 and four ladder rungs and the p4 net, 3 seeds each: the baseline is the one C10-C14 use.
     assert result["trainings"]["trained"] == 18
     claims = {c["id"]: c for c in result["claims"]}
@@ -333,7 +335,14 @@ def test_remedy_claims_measure_exactness_end_to_end(tmp_path, data_dir):
     report = (out / "report.md").read_text()
     assert "\n# What makes a CNN invariant (beyond the lecture)\n" in report
     assert "| | **What makes a CNN invariant (beyond the lecture)** | | |" in report
-    assert all((out / f"c{i}.png").is_file() for i in (16, 17, 18, 19))
+    assert all((out / f"c{i}.png").is_file() for i in (16, 17, 18, 19, 20, 22, 23, 24))
+    # The layer profile's exact properties hold whatever the training (the same arms, trained and at initialisation).
+    assert claims["C22"]["verdict"] == HOLDS, claims["C22"]["parts"]
+    assert claims["C23"]["verdict"] == HOLDS, claims["C23"]["parts"]
+    c24 = claims["C24"]["parts"]["the same feature is detected anywhere (c1 moves with a 1-px shift)"]
+    assert c24["verdict"] == HOLDS, c24
+    assert len(claims["C20"]["evidence"]["c1_invariance"]) == 3 and "most at" in claims["C20"]["key"]
+    assert "\n# Where invariance comes from (beyond the lecture)\n" in report
     ladder = json.loads(next((out / "trainings").glob("ladder-aps_seed0_*/invariance.json")).read_text())
     assert "rotate" not in ladder and ladder["protocol"]["schema"] >= 2
     # What no claim reads of a rung is not computed; what C16, C17 and C19 read is.

@@ -6,6 +6,7 @@ from cnnexp.claims import (  # noqa: F401  (each registers its claims on import)
     connectivity,
     correlation,
     distributions,
+    layer_profile,
     output_size,
     parameters,
     pooling_loss,
