@@ -65,3 +65,13 @@ def test_every_allowed_pooling_builds(pooling):
     assert make_pool(pooling, channels=6, size=2, stride=2) is not None
     with pytest.raises(ValueError, match="pooling 'median'"):
         make_pool("median", channels=6)
+
+
+def test_every_spec_is_keyed_by_a_shipped_model_class():
+    """A spec's key is the class path a model config's `_target_` names (validation joins them before torch
+    loads): each names a class that imports, and each shipped model has its spec."""
+    from hydra.utils import get_class
+
+    targets = {yaml.safe_load(p.read_text()).get("_target_") for p in (REPO / "conf" / "model").glob("*.yaml")}
+    assert set(SPECS) == targets - {None}
+    assert all(get_class(key).__name__ == key.rsplit(".", 1)[-1] for key in SPECS)

@@ -30,7 +30,7 @@ from pathlib import Path
 from cnnexp.claims.families import all_claims
 from cnnexp.claims.registry import Context
 from cnnexp.claims.verdict import HOLDS, REFUTED, overall
-new = all_claims()["C20"]
+new = all_claims()["C99"]
 assert new.check(Context(out_dir=Path({str(tmp_path)!r}), seed=0)).verdict == HOLDS
 assert overall(new.judge({{"weights": 24}})) == REFUTED
 """

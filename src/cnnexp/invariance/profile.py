@@ -87,21 +87,32 @@ def _features(net: nn.Module, layers: Sequence[str], x: torch.Tensor) -> Feature
 
 
 def _norm(y: torch.Tensor) -> torch.Tensor:
-    return y.flatten(1).norm(dim=1)
+    return torch.linalg.vector_norm(y.flatten(1), dim=1)
 
 
-def _moved(ref: torch.Tensor, t: Mapping[str, Any], stride: int | None) -> list[torch.Tensor]:
-    """The candidate moves T' of a layer's map `ref` (empty where T has none at this layer)."""
+def _rolled_distance(y: torch.Tensor, ref: torch.Tensor, m: int) -> torch.Tensor:
+    """Per image ||y - roll(ref, m)|| along the last axis, without building the rolled map (the profile's cost
+    is mostly these distances)."""
+    w = ref.shape[-1]
+    m %= w
+    head = _norm(y[..., m:] - ref[..., : w - m])
+    return torch.hypot(head, _norm(y[..., :m] - ref[..., w - m:])) if m else head
+
+
+def _equivariance(y: torch.Tensor, ref: torch.Tensor, unmoved: torch.Tensor, t: Mapping[str, Any],
+                  stride: int | None) -> torch.Tensor | None:
+    """Per image ||y - T'ref||, the best candidate T' (None where T has none at this layer); `unmoved`:
+    ||y - ref||, the distance of the move by 0."""
     if stride is None or ref.dim() < 4:
-        return []
-    if t["family"].startswith("shift"):
-        flat = ref.flatten(1, -3)  # p4's planes are channels to a shift
-        moves = sorted({t["size"] // stride, -(-t["size"] // stride)})
-        return [torch.roll(flat, m, dims=-1).view_as(ref) for m in moves]
+        return None
+    if t["family"].startswith("shift"):  # p4's planes are channels to a shift: the roll's axis is the last
+        moves = {t["size"] // stride, -(-t["size"] // stride)}
+        return torch.stack([unmoved if m == 0 else _rolled_distance(y, ref, m) for m in sorted(moves)]).amin(0)
     if t["family"] == "rotate" and t["size"] % 90 == 0:
         turned = quarter_turn(ref, int(t["size"]) // 90)
-        return [turned] if ref.dim() == 4 else [torch.roll(turned, r, dims=2) for r in range(turned.shape[2])]
-    return []
+        planes = [turned] if ref.dim() == 4 else [torch.roll(turned, r, dims=2) for r in range(turned.shape[2])]
+        return torch.stack([_norm(y - p) for p in planes]).amin(0)
+    return None
 
 
 def _distances(moved: Features, clean: Features, norms: Features, t: Mapping[str, Any],
@@ -109,11 +120,11 @@ def _distances(moved: Features, clean: Features, norms: Features, t: Mapping[str
     """Per layer, per image: the invariance distance, and the equivariance distance where T' exists."""
     inv, equi = {}, {}
     for name, ref in clean.items():
-        norm = norms[name]
-        inv[name] = _norm(moved[name] - ref) / norm
-        candidates = _moved(ref, t, strides[name])
-        if candidates:
-            equi[name] = torch.stack([_norm(moved[name] - c) for c in candidates]).amin(0) / norm
+        unmoved = _norm(moved[name] - ref)
+        inv[name] = unmoved / norms[name]
+        d = _equivariance(moved[name], ref, unmoved, t, strides[name])
+        if d is not None:
+            equi[name] = d / norms[name]
     return inv, equi
 
 
@@ -135,17 +146,17 @@ def layer_profile(model: Classifier, images: torch.Tensor, cfg: Mapping[str, Any
         order = order or list(clean)  # forward order: the order the hooks fired
         # A dead map (all zero) has no relative change.
         norms = {name: torch.where((n := _norm(y)) > 0, n, torch.nan) for name, y in clean.items()}
-        zero_shifted: dict[int, tuple[torch.Tensor, Features]] = {}
+        zero_shifted: dict[int, tuple[torch.Tensor, tuple]] = {}
         for t in grid:
             x_t = _apply(x, t)
             same = zero_shifted.get(t["size"]) if t["family"] == "shift_circular" else None
             if same is not None and torch.equal(same[0], x_t):
-                moved = same[1]  # nothing crossed the border: the same input as the zero-fill shift, one pass
+                # Nothing crossed the border: the zero-fill shift's input, and T' rolls the map for both.
+                distances = same[1]
             else:
-                moved = _features(net, list(strides), model.preprocess(x_t))
+                distances = _distances(_features(net, list(strides), model.preprocess(x_t)), clean, norms, t, strides)
             if t["family"] == "shift_zero":
-                zero_shifted[t["size"]] = (x_t, moved)
-            distances = _distances(moved, clean, norms, t, strides)
+                zero_shifted[t["size"]] = (x_t, distances)
             for kind, per_layer in zip(("invariance", "equivariance"), distances):
                 for name, d in per_layer.items():
                     seen = ~d.isnan()
