@@ -214,3 +214,26 @@ def test_a_second_process_on_a_run_dir_in_use_is_refused_and_changes_nothing(tra
     after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file() and ".hydra" not in p.parts
              and p.suffix != ".log"}
     assert all(after[p] == before[p] for p in after if p in before) and set(after) <= set(before)
+
+
+def test_an_output_dir_through_a_file_is_refused_before_hydra_makes_it(tmp_path):
+    (tmp_path / "afile").write_text("not a dir")
+    proc = run("cnnexp.cli.train", [f"paths.log_dir={tmp_path / 'afile' / 'out'}"], tmp_path)
+    assert_refused(proc, "cnnexp-train", f"cannot be created, {tmp_path / 'afile'} is a file", tmp_path)
+    assert (tmp_path / "afile").read_text() == "not a dir"
+
+
+def test_a_new_run_in_a_finished_run_dir_is_refused_and_changes_nothing(trained_run, tmp_path, data_dir):
+    """Without resume, a second training in a finished run's dir would overwrite its metrics.json and leave two
+    runs' checkpoints side by side: refused before Hydra writes anything, every file as it was."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run, run_dir)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    proc = run("cnnexp.cli.train", [f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}", "seed=7"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    assert proc.stderr.strip().splitlines() == [
+        f"cnnexp-train: error: output dir {run_dir} holds a finished run (metrics.json): resume=true keeps it as it "
+        "is; for a new run choose another dir"]
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before

@@ -10,6 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from cnnexp.claims import layer_profile, remedies
 from cnnexp.claims.arms import APS_ARM, BASELINE, MLP, P4
 from cnnexp.claims.families import all_claims
 from cnnexp.claims.registry import Context, current
@@ -32,11 +33,14 @@ def test_registry_numbers_every_claim_and_keeps_each_earlier_version():
     bases = sorted({i[:3] for i in CLAIMS})
     assert bases == [f"C{n:02d}" for n in range(1, len(bases) + 1)]  # no gap in the lecture's numbering
     assert set(current(CLAIMS)) | {c.replaces for c in CLAIMS.values() if c.replaces} == set(CLAIMS)
+    # C01-C15: the lecture's; C16-C19: the remedies, beyond it; C20-: where invariance comes from, each testing a
+    # sentence of the lecture through the layer profile. Each group beyond the lecture has a section of its own.
+    sections = {range(1, 16): ("Sec.", ""), range(16, 20): ("Beyond the lecture.", remedies.SECTION),
+                range(20, 100): ("Sec.", layer_profile.SECTION)}
     for id, claim in CLAIMS.items():
         assert claim.rule and claim.method
-        lecture = int(id[1:3]) <= 15  # C16-C19: the remedies, beyond the lecture, in a section of their own
-        assert claim.lecture.startswith("Sec." if lecture else "Beyond the lecture.")
-        assert claim.section == ("" if lecture else "What makes a CNN invariant (beyond the lecture)")
+        quotes, section = next(v for r, v in sections.items() if int(id[1:3]) in r)
+        assert claim.lecture.startswith(quotes) and claim.section == section, id
 
 
 def test_c01_fc_weights_grow_with_pixels_conv_weights_do_not(tmp_path):

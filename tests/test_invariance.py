@@ -97,7 +97,8 @@ QUICK = {"num_images": None, "batch_size": 50, "shift_x": {"start": -2, "stop": 
          "shift_y": {"start": -2, "stop": 2, "step": 1}, "rotate": {"start": -90, "stop": 90, "step": 45},
          "scale": {"start": 0.5, "stop": 1.5, "step": 0.5}, "fgsm": [0.0, 0.1], "consistency_max_shift": 2,
          "equivariance_images": 10, "equivariance_shifts": [1, 2], "seed": 0, "shift_mode": "zero",
-         "canvas": "image", "circular_shifts": [1, 4], "measures": list(MEASURES)}
+         "canvas": "image", "circular_shifts": [1, 4], "measures": list(MEASURES),
+         "layers": {"images": 8, "shifts": [1], "rotations": [90], "scales": [1.1]}}
 
 
 def test_suite_files_follow_the_schema(tmp_path):
@@ -106,7 +107,7 @@ def test_suite_files_follow_the_schema(tmp_path):
     results = run_suite(model, images, torch.randint(0, 10, (40,)), QUICK)
     write_outputs(results, tmp_path)
     data = json.loads((tmp_path / "invariance.json").read_text())
-    assert {"shift_x", "shift_y", "rotate", "scale", "fgsm", "consistency", "equivariance", "stability",
+    assert {"shift_x", "shift_y", "rotate", "scale", "fgsm", "consistency", "equivariance", "stability", "layers",
             "summary"} <= set(data)
     assert data["shift_x"]["values"] == [-2, -1, 0, 1, 2] and len(data["shift_x"]["acc"]) == 5
     assert {"inv/shift_consistency", "inv/rotate_auc", "inv/scale_worst_acc"} <= set(data["summary"])
@@ -249,3 +250,14 @@ def test_quarter_turns_of_a_p4_net_agree_exactly():
     turns = run_suite(model, images, labels, QUICK)["quarter_turns"]
     assert turns["agreement"] == [1.0, 1.0, 1.0] and max(turns["max_logit_change"]) < 1e-5
     assert set(turns["confusion_6_9"]["clean"]) == {"6->9", "9->6"}
+
+
+def test_every_suite_entry_names_a_function_that_runs_it():
+    """The table (torch-free) names each entry's function by a dotted path: each resolves, in runs.py."""
+    from hydra.utils import get_method
+
+    from cnnexp.invariance import runs
+    from cnnexp.invariance.measures import SUITE
+
+    assert len({m.key for m in SUITE}) == len(SUITE)
+    assert all(get_method(m.run).__module__ == runs.__name__ for m in SUITE)

@@ -5,8 +5,10 @@ the process settings, and the summary table."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -39,30 +41,47 @@ def fail(command: str, message: str) -> None:
     raise SystemExit(2)
 
 
+def check_output_dir(cfg: DictConfig, sweep: bool, finished_is_kept: bool) -> None:
+    """The dir Hydra is about to make for this command: one it can create, and for a training not a finished
+    run's (a new run would overwrite its metrics.json and mix two runs' checkpoints) unless resumed."""
+    out = Path(str(cfg.hydra.sweep.dir if sweep else cfg.hydra.run.dir))
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"output dir {out}: cannot be created, {existing} is a file (set paths.log_dir)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"output dir {out}: cannot be created, {existing} is not writable (set paths.log_dir)")
+    if finished_is_kept and not sweep and (out / "metrics.json").is_file() and cfg.get("resume") is not True:
+        raise ConfigError(f"output dir {out} holds a finished run (metrics.json): resume=true keeps it as it is; "
+                          "for a new run choose another dir")
+
+
 def check_overrides(config_name: str, command: str, argv: list[str],
-                    check: Callable[[DictConfig], None] | None = None) -> None:
+                    check: Callable[[DictConfig], None] | None = None, finished_is_kept: bool = False) -> None:
     """Compose the config from the command line once, before Hydra runs anything.
 
-    A mistyped key, an unknown option, a syntax error or a config that `check` refuses then exits with
-    status 2 and one line, like any other bad input, before Hydra makes a run dir. A sweep (`-m`, or a
+    A mistyped key, an unknown option, a syntax error, a config that `check` refuses or an output dir that
+    cannot be made (or, `finished_is_kept`, holds a finished run) then exits with status 2 and one line, like
+    any other bad input, before Hydra makes a run dir. A sweep (`-m`, or a
     preset that launches one, `sweep=...`) has every point composed and the invalid ones listed in one
     block. Other flags go straight to Hydra.
     """
     args = argv[1:]
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
     flagged = len(overrides) < len(args)
-    if not overrides or any(a.startswith("-") for a in overrides):
+    if any(a.startswith("-") for a in overrides):
         return
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         plain = [o.input_line for o in parsed if not o.is_sweep_override()]
         cfg = compose(config_name, plain, return_hydra_config=True)
-        if flagged or cfg.hydra.mode == RunMode.MULTIRUN:
+        sweep = flagged or cfg.hydra.mode == RunMode.MULTIRUN
+        if sweep:
             check_sweep(config_name, command, overrides, cfg.hydra.sweeper)
         elif len(plain) < len(overrides):
             compose(config_name, overrides)  # a sweep without -m: Hydra's own message
         elif check is not None:
             check(cfg)
+        check_output_dir(cfg, sweep, finished_is_kept)
     except OverrideParseException as e:  # its message alone does not say which override
         fail(command, f"{e.override}: {one_line(e)}")
     except (HydraException, OmegaConfBaseException) as e:

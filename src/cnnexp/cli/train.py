@@ -31,7 +31,7 @@ def _main(cfg: DictConfig) -> Any:
 
 
 def main() -> None:
-    check_overrides("train", "cnnexp-train", sys.argv, checked)
+    check_overrides("train", "cnnexp-train", sys.argv, checked, finished_is_kept=True)
     _main()
 
 

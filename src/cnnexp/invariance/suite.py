@@ -32,6 +32,9 @@ def protocol(cfg: Mapping[str, Any], images: int, canvas: int, input_size: int) 
         "circular_consistency": f"the same draws, circular shifts of the {input_size}x{input_size} network input",
         "circular_shifts": f"horizontal circular shifts of the {input_size}x{input_size} network input",
         "quarter_turns": "torch.rot90(image, k) for k = 1, 2, 3 (exact, counter-clockwise)",
+        "layers": "every named layer's invariance ||f(Tx) - f(x)|| / ||f(x)|| and equivariance ||f(Tx) - T'f(x)|| / "
+                  "||f(x)|| (T' the move at the layer's resolution), mean over the first layers.images images, for "
+                  "each transform of layers.transforms applied to the network's input canvas",
     }
 
 
