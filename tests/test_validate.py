@@ -65,9 +65,14 @@ def test_validation_does_not_import_torch():
 
 
 def test_runs_started_together_get_separate_dirs(tmp_path):
+    """Even when started by a process that once resolved a run stamp (a script or a test that composed a config
+    in-process: its children would inherit the stamp and share one run dir)."""
+    import os
+
     # A valid config whose data is missing: refused after Hydra has made the run dir.
     cmd = [sys.executable, "-m", "cnnexp.cli.train", f"paths.data_dir={tmp_path / 'none'}", "data.download=false"]
-    procs = [subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL) for _ in range(2)]
+    env = {**os.environ, "CNNEXP_RUN_STAMP": f"{os.getpid()}:2026-01-01_00-00-00_{os.getpid()}"}
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.DEVNULL, env=env) for _ in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [2, 2]
     assert len(list((tmp_path / "outputs" / "train" / "runs").iterdir())) == 2
 

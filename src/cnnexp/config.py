@@ -51,6 +51,12 @@ def in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def start_command() -> None:
+    """A command launched by hand makes its own stamp: one inherited from the process that started it (a script
+    or a test that once composed a config) would put two commands started together into one run dir."""
+    os.environ.pop(_STAMP_ENV, None)
+
+
 def run_stamp() -> str:
     """`<date>_<time>_<pid>` of the command that was launched.
 

@@ -17,7 +17,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from cnnexp.config import compose, in_sweep
+from cnnexp.config import compose, in_sweep, start_command
 from cnnexp.errors import USER_ERRORS, ConfigError, Interrupted
 from cnnexp.runtime import keep_freed_memory
 from cnnexp.sweeps.points import check_sweep
@@ -65,6 +65,7 @@ def check_overrides(config_name: str, command: str, argv: list[str],
     preset that launches one, `sweep=...`) has every point composed and the invalid ones listed in one
     block. Other flags go straight to Hydra.
     """
+    start_command()
     args = argv[1:]
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
     flagged = len(overrides) < len(args)
