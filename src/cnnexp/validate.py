@@ -1,4 +1,6 @@
-"""Config checks in plain Python, run before torch or lightning are imported.
+"""Config checks in plain Python, run before torch or lightning are imported. Every command checks through
+`checked(cfg, check)`: the config resolved once, checked once per process (validate for a train config,
+validate_eval, validate_claims).
 
 `validate` dispatches: the data, the model (to its spec in cnnexp.models.specs), the augmentation, the
 invariance suite, the trainer, optimizer and callbacks, then keys no check read (unknown ones). Each failure
