@@ -99,3 +99,17 @@ def test_the_suite_writes_the_profile(tmp_path):
     assert "inv/layer/f6/shift1_equivariance" not in results["summary"]  # no map: no move to compare with
     write_outputs(results, tmp_path)
     assert (tmp_path / "layers.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("model", ["lenet5", "lenet5_1998", "mlp", "cnn", "lenet5_aps", "lenet5_p4"])
+def test_the_profile_reads_every_shipped_model(model, train_cfg):
+    """Every named layer of every shipped network, from its first layer to its logits, on a few images."""
+    from omegaconf import OmegaConf
+
+    from cnnexp.classifier import build_classifier
+
+    config = OmegaConf.to_container(train_cfg(f"model={model}"), resolve=True)
+    torch.manual_seed(0)
+    profile = layer_profile(build_classifier(config).eval(), images(), GRID)
+    assert len(profile["layers"]) >= 2 and profile["layers"][-1] in ("output", "head.3")  # cnn: head.3 (its logits)
+    assert all(v is not None and v == v for values in profile["invariance"].values() for v in values)
