@@ -159,7 +159,8 @@ def judge_c21(m: dict) -> dict[str, Part]:
     method=f"The layer profile (as C20: 1-px shift, the first {GRID['images']} test images, each seed's tested "
            "checkpoint) of LeNet-5 with max, average and blur pooling (Zhang 2019: a 3x3 binomial blur before the "
            "stride) and with none (a learned stride-2 convolution in its place), each at its own recipe. The gain of "
-           "the first subsampling layer s2: its input's invariance distance less its output's.",
+           "the first subsampling layer s2: its input's invariance distance less its output's. The same nets at "
+           "initialisation are reported beside them (not judged).",
     rule="HOLDS if, with 95% confidence over seeds, s2 gains more invariance with max pooling than with the stride-2 "
          "convolution, more with average pooling than with it, and more with blur pooling than with max pooling "
          "(anti-aliasing); a part whose interval straddles 0: INCONCLUSIVE; any part refuted: REFUTED.",
@@ -167,7 +168,9 @@ def judge_c21(m: dict) -> dict[str, Part]:
 )
 def c21(ctx: Context) -> Outcome:
     profiles = {p: trained_profiles(ctx, arm) for p, arm in POOLING.items()}
+    control = {p: untrained_profiles(ctx, arm) for p, arm in POOLING.items()}
     m = {"s2_gain": {p: gain(pr, "s2" + IN, "s2") for p, pr in profiles.items()},
+         "untrained_s2_gain": {p: gain(pr, "s2" + IN, "s2") for p, pr in control.items()},
          "s4_gain": {p: gain(pr, "s4" + IN, "s4") for p, pr in profiles.items()},
          "output_invariance": {p: per_seed(pr, lambda q: at(q, "invariance", SMALL, "output"))
                                for p, pr in profiles.items()},
@@ -176,7 +179,8 @@ def c21(ctx: Context) -> Outcome:
     fig, (ax,) = new_figure(width=7)
     plot_profiles(ax, m["profile"], "invariance to a 1-px shift")
     ax.set(title="C21: LeNet-5 by pooling type (mean ± 95% CI over seeds)")
-    key = "s2 gains " + ", ".join(f"{p} {fmt_mean(v)}" for p, v in m["s2_gain"].items())
+    key = ("s2 gains " + ", ".join(f"{p} {fmt_mean(v)}" for p, v in m["s2_gain"].items()) + "; untrained "
+           + ", ".join(f"{p} {t_interval(v)[0]:.3f}" for p, v in m["untrained_s2_gain"].items()))
     return Outcome(overall(parts), key, m, [save(fig, ctx.out_dir, "c21.png")], parts=parts)
 
 
