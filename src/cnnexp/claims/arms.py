@@ -79,9 +79,9 @@ def summary(values: Sequence[float], digits: int = 2) -> dict:
     return {"mean": round(mean, digits), "ci95": round(half, digits), "seeds": [round(v, digits) for v in values]}
 
 
-def fmt(values: Sequence[float], unit: str = "%") -> str:
+def fmt(values: Sequence[float], unit: str = "%", digits: int = 2) -> str:
     mean, half = t_interval(values)
-    return f"{mean:.2f} ± {half:.2f}{unit}"
+    return f"{mean:.{digits}f} ± {half:.{digits}f}{unit}"
 
 
 # What makes a CNN invariant (../shared/INVARIANCE.md): the remedies, measured like the lecture's arms.

@@ -10,10 +10,10 @@ floats (s4: 1.8e-2), before any real run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
-from cnnexp.claims.arms import APS_ARM, BASELINE, CIRCULAR_GAP, P4, POOLING
+from cnnexp.claims.arms import APS_ARM, BASELINE, CIRCULAR_GAP, P4, POOLING, fmt, per_seed
 from cnnexp.claims.figures import new_figure, save
 from cnnexp.claims.registry import Context, Outcome, claim
 from cnnexp.claims.remedies import untrained
@@ -53,10 +53,6 @@ def at(profile: Profile, kind: str, transform: str, layer: str) -> float:
     return profile[kind][transform][profile["layers"].index(layer)]
 
 
-def per_seed(profiles: Sequence[Profile], measure: Callable[[Profile], float]) -> list[float]:
-    return [measure(p) for p in profiles]
-
-
 def gain(profiles: Sequence[Profile], before: str, after: str, transform: str = SMALL) -> list[float]:
     """Per seed, the invariance a stretch of the network gains: its input's distance less its output's."""
     return per_seed(profiles, lambda p: at(p, "invariance", transform, before) - at(p, "invariance", transform, after))
@@ -81,8 +77,7 @@ def plot_profiles(ax, curves: dict[str, dict[str, list[float]]], ylabel: str) ->
 
 
 def fmt_mean(values: Sequence[float]) -> str:
-    mean, half = t_interval(values)
-    return f"{mean:.3f} ± {half:.3f}"
+    return fmt(values, "", digits=3)
 
 
 # C20 ------------------------------------------------------------------------------------------------------------

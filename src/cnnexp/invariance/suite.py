@@ -63,11 +63,12 @@ def run_suite(model: Classifier, images: torch.Tensor, labels: torch.Tensor, cfg
     for m in measured:
         results |= get_method(m.run)(session)
     summary = {}
-    for key, get in ((key, get) for m in measured for key, get in m.summary.items()):
-        value = get(results)
-        if isinstance(value, dict):  # one value per layer
-            summary |= {key.format(layer=name): v for name, v in value.items()}
-        elif value is not None:
-            summary[key] = value
+    for m in measured:
+        for key, get in m.summary.items():
+            value = get(results)
+            if isinstance(value, dict):  # one value per layer
+                summary |= {key.format(layer=name): v for name, v in value.items()}
+            elif value is not None:
+                summary[key] = value
     results["summary"] = summary | {"inv/suite_s": time.perf_counter() - start}
     return results
