@@ -16,8 +16,11 @@ from pathlib import Path
 import optuna
 import pytest
 
+from cnnexp.cli.tune import main as tune_main
+from cnnexp.errors import ConfigError
 from cnnexp.tune.launch import worker_args
 from cnnexp.tune.settings import load_settings
+from cnnexp.tune.storage import open_storage
 from cnnexp.tune.worker import MAX_NAME, run_name
 from tests.conftest import as_from_a_terminal
 
@@ -186,6 +189,33 @@ def test_workers_share_the_trials_exactly_with_distinct_seeds():
     assert args == [["model.pooling=avg", "tune.n_trials=3", *common, "tune.sampler.seed=10"],
                     ["model.pooling=avg", "tune.n_trials=2", *common, "tune.sampler.seed=11"]]
     assert len(worker_args(load_settings(["tune.n_trials=1", "tune.workers=3"]), [], 0, 1)) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["tune.heartbeat.interval=0"], "tune.heartbeat.interval=0: must be an integer >= 1"),
+    (["tune.heartbeat.grace_period=60"],
+     "tune.heartbeat.grace_period=60: must be longer than tune.heartbeat.interval=60"),
+    (["tune.command=''"], "tune.command='': must be a non-empty string or null"),
+])
+def test_bad_heartbeat_settings_are_refused_naming_the_key(args, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(args)
+
+
+def test_a_database_url_with_a_query_string_is_refused_unquoted_with_how_to_quote_it(capsys):
+    with pytest.raises(SystemExit) as exit:
+        tune_main(["tune.storage=postgresql+psycopg2://u@/db?host=/tmp"])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert exit.value.code == 2 and line == (
+        "cnnexp-tune: error: tune.storage=postgresql+psycopg2://u@/db?host=/tmp: quote the URL for Hydra (the = of "
+        "its query string ends a value): \"tune.storage='postgresql+psycopg2://u@/db?host=/tmp'\"")
+
+
+def test_a_database_url_without_its_driver_names_the_drivers_to_install():
+    with pytest.raises(ConfigError, match=r"^tune.storage=mysql://u@h/db: cannot be opened: its driver is not "
+                                          r"installed \(ModuleNotFoundError: .*\); name an installed one: "
+                                          r"postgresql\+psycopg2://"):
+        open_storage("mysql://u@h/db", (60, 180))
 
 
 def test_a_key_set_on_the_command_line_is_fixed_not_searched():

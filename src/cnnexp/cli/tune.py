@@ -4,15 +4,17 @@
                 [any cnnexp-train override]
 
 Everything is checked before any training (one line, exit status 2, nothing written): the overrides, the
-search space against the train config, the storage and the study. Then K workers share the study; at the end
-best.json and cnnexp-report's summary are written into the study dir.
+search space against the train config, the storage and the study. Then K workers share the study (a trial
+whose worker died is failed and run again once, and more workers run what the command still owes); at the
+end best.json and cnnexp-report's summary are written into the study dir.
 """
 
 from __future__ import annotations
 
 import sys
 
-from hydra.errors import HydraException
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
 from cnnexp.cli.common import check_overrides, fail, one_line
@@ -22,6 +24,19 @@ from cnnexp.tune.settings import TuneSettings, load_settings, train_overrides
 from cnnexp.tune.space import boundaries
 
 COMMAND = "cnnexp-tune"
+STORAGE = "tune.storage="
+
+
+def check_storage_quoted(overrides: list[str]) -> None:
+    """A database URL's query string (`?host=/tmp`, `?sslmode=require`) stops Hydra's parser unless the URL is
+    quoted: say how, in one line, instead of the parser's `mismatched input '='`."""
+    for item in overrides:
+        if item.startswith(STORAGE):
+            try:
+                OverridesParser.create().parse_overrides([item])
+            except OverrideParseException:
+                fail(COMMAND, f"{item}: quote the URL for Hydra (the = of its query string ends a value): "
+                              f"\"{STORAGE}'{item[len(STORAGE):]}'\"")
 
 
 def check(overrides: list[str]) -> TuneSettings:
@@ -45,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if flags:  # Hydra's flags (-m, --cfg, ...) have no meaning here: the study is the sweep
         fail(COMMAND, f"{flags[0]}: cnnexp-tune takes overrides only (key=value, group=option)")
+    check_storage_quoted(overrides)
     check_overrides("tune", COMMAND, argv)
     try:
         settings = check(overrides)
@@ -58,14 +74,14 @@ def main(argv: list[str] | None = None) -> None:
         fail(COMMAND, str(e))
     except (HydraException, OmegaConfBaseException) as e:
         fail(COMMAND, one_line(e))
-    from cnnexp.tune.launch import run_workers, threads_per_worker, worker_args
+    from cnnexp.tune.launch import run_command, threads_per_worker
     from cnnexp.tune.results import finish
 
-    args = worker_args(settings, overrides, len(study.trials), threads_per_worker(settings))
     print(f"{COMMAND}: study {settings.study_name!r} in {settings.storage} ({len(study.trials)} trials so far): "
-          f"{settings.n_trials} more, {len(args)} worker(s), {settings.direction} {settings.metric}", flush=True)
+          f"{settings.n_trials} more, {min(settings.workers, settings.n_trials)} worker(s), {settings.direction} "
+          f"{settings.metric}", flush=True)
     try:
-        failures = run_workers(settings, args) if args else []
+        failures = run_command(study, settings, overrides, threads_per_worker(settings))
     except KeyboardInterrupt:
         print(f"{COMMAND}: stopped by SIGINT; the study in {settings.storage} keeps its finished trials (a stopped "
               f"one is marked failed): the same command adds trials again", file=sys.stderr)

@@ -1,21 +1,26 @@
 """Starting a command's workers: K processes on this machine, or K jobs through submitit (SLURM, or its
-local executor), each running `cnnexp.tune.worker` on its share of the trials; then waiting for them."""
+local executor), each running `cnnexp.tune.worker` on its share of the trials; then waiting for them, and
+starting more for the trials of workers that died."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from cnnexp.runtime import cores_per_job
+from cnnexp.tune.recovery import command_tag, fail_dead, lost, owed
 from cnnexp.tune.settings import TuneSettings
+from cnnexp.tune.space import override
 
 # Set per worker by cnnexp-tune (a user's own `threads` is kept).
-PER_WORKER = ("tune.n_trials", "tune.workers", "tune.sampler.seed")
+PER_WORKER = ("tune.n_trials", "tune.workers", "tune.sampler.seed", "tune.command")
 BAR = "trainer.enable_progress_bar"
 
 
@@ -35,10 +40,32 @@ def worker_args(settings: TuneSettings, overrides: Sequence[str], trials_before:
         share = settings.n_trials // workers + (i < settings.n_trials % workers)
         if share:
             extra = [f"tune.n_trials={share}", "tune.workers=1", *quiet]
+            extra += [] if settings.command is None else [override("tune.command", settings.command)]
             extra += [] if "threads" in given or threads is None else [f"threads={threads}"]
             extra += [] if seed is None else [f"tune.sampler.seed={seed + trials_before + i}"]
             args.append([*kept, *extra])
     return args
+
+
+def run_command(study: optuna.Study, settings: TuneSettings, overrides: Sequence[str],
+                threads: int | None) -> list[str]:
+    """Run the command's `tune.n_trials` in rounds of workers: after a round in which workers died in mid-trial,
+    their trials are failed and queued again once, and a new round runs what the command still owes (its own
+    trials counted, whoever else works on the study). The last round's failures, one line each."""
+    command = command_tag()
+    died: set[int] = set()
+    left = settings.n_trials
+    while True:
+        round_settings = dataclasses.replace(settings, n_trials=left, command=command)
+        args = worker_args(round_settings, overrides, len(study.trials), threads)
+        failures = run_workers(round_settings, args) if args else []
+        new = (set(fail_dead(study, command)) | lost(study, command)) - died
+        left = owed(study, command, settings.n_trials)
+        if not new or not left:
+            return failures
+        died |= new
+        print(f"cnnexp-tune: {'; '.join(failures) or 'a worker died'}: trial(s) {', '.join(map(str, sorted(new)))} "
+              f"failed with it and queued again once; {left} trial(s) still to run", file=sys.stderr, flush=True)
 
 
 def run_workers(settings: TuneSettings, args: list[list[str]]) -> list[str]:

@@ -44,6 +44,8 @@ class TuneSettings:
     sampler: dict
     pruner: dict
     slurm: dict
+    heartbeat: tuple[int, int]  # (interval, grace period) in seconds: database storages only
+    command: str | None  # set by cnnexp-tune on its workers: the tag of the trials they run
 
     @property
     def monitor(self) -> str | None:
@@ -70,6 +72,8 @@ def read_settings(config: Mapping[str, Any], fixed: Collection[str] = ()) -> Tun
     check_optimized_metric(config)  # validation selects: a test-set metric is refused before anything else
     integer(config, "tune.n_trials", 0)
     integer(config, "tune.workers", 1)
+    integer(config, "tune.heartbeat.interval", 1)
+    integer(config, "tune.heartbeat.grace_period", 1)
     choice(config, "tune.launcher", LAUNCHERS)
     choice(config, "tune.direction", DIRECTIONS)
     tune = config["tune"]
@@ -79,6 +83,13 @@ def read_settings(config: Mapping[str, Any], fixed: Collection[str] = ()) -> Tun
     for key in ("storage", "study_name", "dir"):
         if not isinstance(tune[key], str) or not tune[key].strip():
             raise ConfigError(f"tune.{key}={tune[key]!r}: must be a non-empty string")
+    if tune["command"] is not None and (not isinstance(tune["command"], str) or not tune["command"].strip()):
+        raise ConfigError(f"tune.command={tune['command']!r}: must be a non-empty string or null (cnnexp-tune "
+                          f"sets it on its workers)")
+    heartbeat = tune["heartbeat"]["interval"], tune["heartbeat"]["grace_period"]
+    if heartbeat[1] <= heartbeat[0]:  # a live worker would be taken for dead between two of its heartbeats
+        raise ConfigError(f"tune.heartbeat.grace_period={heartbeat[1]}: must be longer than tune.heartbeat.interval="
+                          f"{heartbeat[0]}")
     pruner = tune["pruner"]
     if pruner["_target_"] != NO_PRUNING and config["optimized_metric"] not in PER_EPOCH:
         raise ConfigError(f"optimized_metric={config['optimized_metric']!r}: has no per-epoch series to prune on; "
@@ -90,7 +101,7 @@ def read_settings(config: Mapping[str, Any], fixed: Collection[str] = ()) -> Tun
                         config)
     return TuneSettings(tune["n_trials"], tune["workers"], tune["launcher"], storage, tune["study_name"],
                         tune["direction"], config["optimized_metric"], os.path.abspath(tune["dir"]), space,
-                        dict(tune["sampler"]), dict(pruner), dict(tune["slurm"]))
+                        dict(tune["sampler"]), dict(pruner), dict(tune["slurm"]), heartbeat, tune["command"])
 
 
 def train_overrides(overrides: Sequence[str]) -> list[str]:

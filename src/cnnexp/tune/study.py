@@ -16,7 +16,7 @@ def open_study(settings: TuneSettings, worker: bool = False) -> optuna.Study:
     """The study in its storage, created on first use; ConfigError if a study of that name optimizes
     another metric or direction, or the storage cannot be written. A worker's study samples and prunes
     as the config says."""
-    storage = open_storage(settings.storage)
+    storage = open_storage(settings.storage, settings.heartbeat)
     sampler, pruner = (instantiate(settings.sampler), instantiate(settings.pruner)) if worker else (None, None)
     try:
         try:  # an existing study is checked before anything is written (a journal would keep even a refused create)

@@ -1,6 +1,8 @@
 """A worker: asks the study for trials until its share (`tune.n_trials`) is done. Each trial is a
 cnnexp-train sweep job, run in this process by Hydra's own launcher: a run dir in the study dir named
 `<trial number>_<overrides>`, with its .hydra/, train.log, metrics.json, checkpoints and TensorBoard events.
+Optuna's ask hands out a queued retry (of a trial whose worker died) before a new point; on a database it
+first fails the trials whose heartbeat stopped (tune.heartbeat).
 
     python -m cnnexp.tune.worker OVERRIDES...   (cnnexp-tune starts these; the front has checked them)
 """
@@ -25,6 +27,7 @@ from cnnexp.cli.common import run_job
 from cnnexp.config import CONF_DIR
 from cnnexp.errors import Interrupted
 from cnnexp.files import write_json
+from cnnexp.tune.recovery import COMMAND
 from cnnexp.tune.results import REPORTED
 from cnnexp.tune.settings import TuneSettings, load_settings, train_overrides
 from cnnexp.tune.space import override, suggest
@@ -47,6 +50,8 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.trial, self.pruned = trial, None
+        if self.settings.command:  # first: a worker killed in this trial leaves it RUNNING under its command
+            trial.set_user_attr(COMMAND, self.settings.command)
         point = suggest(trial, self.settings.space)
         name = override("hydra.sweep.subdir", run_name(trial.number, trial.params))
         (job,) = self.launcher.launch([[*self.overrides, *point, name]], trial.number)
