@@ -135,6 +135,34 @@ def test_report_ranks_by_validation_groups_seeds_with_a_t_interval_and_lists_fai
     assert "`3`: cnnexp-train: error: loss became nan at epoch 0" in md
 
 
+def test_report_writes_its_groups_as_a_booktabs_table_with_the_same_numbers_and_escaped_names(tmp_path):
+    fake_job(tmp_path, "0", ["experiment=ladder_aps", "seed=0"], {"val/acc_best": 0.97, "test/acc": 0.90})
+    fake_job(tmp_path, "1", ["experiment=ladder_aps", "seed=1"], {"val/acc_best": 0.97, "test/acc": 0.92})
+    fake_job(tmp_path, "2", ["experiment=50%_&_#1", "seed=0"], {"val/acc_best": 0.96, "test/acc": 0.95})
+    report(tmp_path)
+    tex = (tmp_path / "summary.tex").read_text()
+    assert [tex.count(rule) for rule in ("\\toprule", "\\midrule", "\\bottomrule")] == [1, 1, 1]
+    lines = tex.splitlines()
+    header = lines[lines.index("\\toprule") + 1]
+    assert header == "experiment & runs & val/acc\\_best (ranks) & test/acc (reported) \\\\"
+    body = lines[lines.index("\\midrule") + 1:lines.index("\\bottomrule")]
+    rows = [ln.removesuffix(" \\\\").split(" & ") for ln in body]
+    # summary.md's rows, cell for cell: mean and half-width joined, the best validation in bold, names escaped.
+    md = [ln.strip("| ").split(" | ") for ln in (tmp_path / "summary.md").read_text().splitlines()
+          if ln.startswith(("| ladder", "| 50%"))]
+    assert [r[0] for r in md] == ["ladder_aps", "50%_&_#1"]
+    assert rows == [["ladder\\_aps", "2", "\\textbf{0.9700 $\\pm$ 0.0000}", "0.9100 $\\pm$ 0.1271"],
+                    ["50\\%\\_\\&\\_\\#1", "1", "0.9600 $\\pm$ n/a", "0.9500 $\\pm$ n/a"]]
+    assert [[r[1], f"{r[2]} $\\pm$ {r[3]}", f"{r[4]} $\\pm$ {r[5]}"] for r in md] == [
+        [row[1], row[2].removeprefix("\\textbf{").removesuffix("}"), row[3]] for row in rows]
+    # And summary.csv's jobs average to those means.
+    jobs = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    for row, name in zip(rows, ("ladder_aps", "50%_&_#1")):
+        mine = [j for j in jobs if j["experiment"] == name]
+        assert f"{sum(float(j['test/acc']) for j in mine) / len(mine):.4f}" == row[3].split()[0]
+    assert "not used to select" in tex and "booktabs" in tex.splitlines()[0]
+
+
 def test_report_on_a_dir_without_runs_is_an_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "no runs found" in proc.stderr

@@ -3,7 +3,7 @@
 validate_eval, validate_claims).
 
 `validate` dispatches: the data, the model (to its spec in cnnexp.models.specs), the augmentation, the
-invariance suite, the trainer, optimizer and callbacks, then keys no check read (unknown ones). Each failure
+invariance suite, the trainer, optimizer, callbacks and loggers, then keys no check read (unknown ones). Each failure
 is one ConfigError naming the key, the value given and what is allowed. Every key of every shipped config
 is read or listed in PLUMBING (tests/test_config_fuzz.py), and a fuzzer checks that what passes runs.
 """
@@ -22,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from cnnexp.config import CONF_DIR
 from cnnexp.data.datasets import DATASETS, SOURCES
 from cnnexp.errors import ConfigError
 from cnnexp.invariance import CANVASES, MAX_POINTS, MIN_STEP, SHIFT_MODES
@@ -36,6 +37,7 @@ CLIP_ALGORITHMS = ("norm", "value")
 # Lightning's precisions that train cnnexp's networks on a CPU and a GPU (16-mixed is GPU-only in Lightning).
 PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "64-true")
 INTERVALS = ("step", "epoch")  # when the learning-rate schedule steps
+LOGGERS = tuple(sorted(p.stem for p in Path(CONF_DIR, "logger").glob("*.yaml")))  # conf/logger/'s options
 # Keys validation does not read: classes the config instantiates and paths derived from paths.*; a wrong
 # one fails where it is used, with the library's message (tests/test_config_fuzz.py keeps this list exact).
 PLUMBING = ("_target_", "_partial_", "data.data_dir", "trainer.default_root_dir", "trainer.plugins",
@@ -346,7 +348,18 @@ def check_callbacks(cfg: Mapping) -> None:
     _str(cfg, "callbacks.model_checkpoint.filename", name_like=True)
     if "ema" in cfg["callbacks"]:
         _number(cfg, "callbacks.ema.decay", lambda v: 0 < v < 1, "in (0, 1)")
-    for name, logger in cfg["logger"].items():
+
+
+def check_loggers(cfg: Mapping) -> None:
+    """One logger or more (an unknown name is Hydra's refusal, when the config is composed), each a class."""
+    loggers = cfg.get("logger")
+    if not isinstance(loggers, Mapping) or not loggers:
+        given = f"={loggers!r}" if loggers else " (none chosen)"
+        raise ConfigError(f"logger{given}: choose one or more of {', '.join(LOGGERS)} (logger=NAME or "
+                          f"logger=[NAME,NAME])")
+    for name, logger in loggers.items():
+        if not isinstance(logger, Mapping) or "_target_" not in logger:
+            raise ConfigError(f"logger.{name}={logger!r}: must be a logger's settings with its _target_ class")
         if "default_hp_metric" in logger:
             _bool(cfg, f"logger.{name}.default_hp_metric")
 
@@ -362,6 +375,7 @@ def check_training(cfg: Mapping) -> None:
     check_trainer(cfg)
     check_optim(cfg)
     check_callbacks(cfg)
+    check_loggers(cfg)
     check_optimized_metric(cfg)
 
 

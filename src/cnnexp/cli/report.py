@@ -1,5 +1,5 @@
 """cnnexp-report DIR: one table for a sweep (or a folder of runs), grouped by what was swept, ranked by
-validation with test beside it (summary.csv, summary.md, summary.png in DIR)."""
+validation with test beside it (summary.csv, summary.md, summary.tex, summary.png in DIR)."""
 
 from __future__ import annotations
 

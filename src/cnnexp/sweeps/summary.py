@@ -3,8 +3,9 @@
 Writes into the dir: summary.csv (a row per job: its overrides, metrics.json, or its error; a cnnexp-tune
 trial's number, and "pruned" for a trial the study stopped early),
 summary.md (groups of the swept settings with mean and 95% interval over seeds, best validation
-first), summary.png (validation and test accuracy, and shift consistency where measured, per group), layers.png
-(the layer profile per group, where measured);
+first), summary.tex (those groups as a booktabs table for a paper or slides), summary.png (validation and test
+accuracy, and shift consistency where measured, per group), layers.png (the layer profile per group, where
+measured);
 and the runs' TensorBoard HParams experiment summary (cnnexp.hparams).
 """
 
@@ -114,6 +115,35 @@ def markdown(table, swept: list[str], groups: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interval(group: dict, metric: str) -> str:
+    """Mean ± half-width, as summary.md prints them (empty where the group lacks the metric, as there)."""
+    if metric not in group:
+        return ""
+    return f"{_fmt(group[metric])} $\\pm$ {_fmt(group.get(f'{metric} ±95%', math.nan))}"
+
+
+def latex(swept: list[str], groups: list[dict]) -> str:
+    """summary.md's groups as a booktabs table: mean and 95% half-width in one cell, the ranking metric's best
+    in bold, each test-set column labelled as reported. pandas' Styler.to_latex, for its booktabs rules and its
+    LaTeX escaping of the swept settings' values (`_`, `%`, `&`, `#`, ...)."""
+    metrics = [m for m in SUMMARIZED if any(m in g for g in groups)]
+    labels = {m: f"{m} ({'ranks' if m == SORT_METRIC else 'reported'})" for m in metrics}
+    rows = [{**{k: g[k] for k in swept}, "runs": g["runs"], **{labels[m]: _interval(g, m) for m in metrics}}
+            for g in groups]
+    styler = pd.DataFrame(rows).style.hide(axis="index").format(escape="latex", na_rep="n/a", subset=swept)
+    styler = styler.format_index(escape="latex", axis=1)
+    if SORT_METRIC in metrics:
+        best = max(g.get(SORT_METRIC, -math.inf) for g in groups)
+        styler = styler.apply(lambda _: ["textbf:--rwrap;" if g.get(SORT_METRIC) == best else "" for g in groups],
+                              subset=[labels[SORT_METRIC]])
+    caption = (r"Mean over runs (seeds) $\pm$ half-width of the 95\% t-interval. Ranked by "
+               + SORT_METRIC.replace("_", r"\_") + r" (validation selects; best in bold). The test-set columns "
+               r"(reported) were not used to select.")
+    body = styler.to_latex(hrules=True, caption=caption, position_float="centering",
+                           column_format="l" * len(swept) + "r" * (1 + len(metrics)))
+    return "% cnnexp-report's summary table; needs \\usepackage{booktabs}\n" + body
+
+
 def plot(groups: list[dict], swept: list[str], path: Path) -> None:
     metrics = [m for m in SUMMARIZED if any(m in g for g in groups)]
     fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.5 * len(groups) + 1.5), squeeze=False)
@@ -157,6 +187,7 @@ def report(root: Path) -> tuple[Path, Path]:
     table.to_csv(root / "summary.csv", index=False)
     (root / "summary.md").write_text(markdown(table, swept, groups))
     if groups:
+        (root / "summary.tex").write_text(latex(swept, groups))
         plot(groups, swept, root / "summary.png")
     if any(g["layers"] for g in groups):
         plot_layers(groups, swept, root / "layers.png")

@@ -19,7 +19,6 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
@@ -34,6 +33,7 @@ from cnnexp.training.checkpoint import load_classifier, read_checkpoint
 from cnnexp.training.evaluate import assess
 from cnnexp.training.interrupt import SignalStop, StopOnSignal
 from cnnexp.training.lit_module import LitClassifier
+from cnnexp.training.loggers import build_loggers, log_final, tensorboard_writers
 from cnnexp.training.run_lock import run_dir_lock
 from cnnexp.training.tensorboard import custom_scalars_layout, write_hparams
 from cnnexp.validate import GPUS, Checked, checked
@@ -130,17 +130,13 @@ def build(config: Checked, extra_callbacks: Sequence[Any] = ()) -> Run:
     if config["trainer"]["enable_progress_bar"]:
         # Lightning's bar refreshes every step by default, gathering its metrics each time.
         callbacks["progress_bar"] = TQDMProgressBar(refresh_rate=PROGRESS_REFRESH_STEPS)
-    logger_kwargs = {}
-    if resume_from is not None:
-        # Hide events the killed run wrote after its last checkpoint: no duplicate steps in TensorBoard.
-        step = resumed["global_step"]
-        logger_kwargs["purge_step"] = step
-        log.info("resume: continuing %s from global step %d", resume_from, step)
-    loggers = [instantiate(c, **logger_kwargs) for c in config["logger"].values()]
+    resumed_step = resumed["global_step"] if resumed is not None else None
+    if resumed is not None:
+        log.info("resume: continuing %s from global step %d", resume_from, resumed_step)
+    # TensorBoard only keeps the columns, for the hparams.yaml Lightning writes when fit starts (a sweep's HParams
+    # columns read it); MLflow logs them as the run's params.
     hparams = settings(config, task_overrides())
-    for logger in loggers:
-        # Only kept, for the hparams.yaml Lightning writes when fit starts (a sweep's HParams columns read it).
-        logger.log_hyperparams(hparams)
+    loggers = build_loggers(config, hparams, resumed_step)
     trainer_cfg = {k: v for k, v in config["trainer"].items() if k not in STEP_KEYS}
     trainer = instantiate(trainer_cfg, callbacks=[*callbacks.values(), *extra_callbacks], logger=loggers)
     if trainer.strategy.root_device.type == "cpu":
@@ -187,12 +183,13 @@ def test(run: Run) -> dict[str, float]:
     classifier: Classifier = load_classifier(best) if best else run.module.classifier.eval()
     classifier.to(run.trainer.strategy.root_device)
     run.tested_step = read_checkpoint(best)["global_step"] if best else run.trainer.global_step
-    return assess(classifier, run.datamodule.splits["test"], run.config, run.out_dir, _writers(run.trainer),
-                  step=run.tested_step)
+    return assess(classifier, run.datamodule.splits["test"], run.config, run.out_dir,
+                  tensorboard_writers(run.trainer.loggers), step=run.tested_step)
 
 
 def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]:
-    """Write metrics.json and, in TensorBoard, the final metrics as scalars and the HParams session."""
+    """Write metrics.json; in TensorBoard the final metrics as scalars and the HParams session, in every other
+    logger the same values (cnnexp.training.loggers)."""
     score = run.checkpoint.best_model_score
     throughput = next((c for c in run.trainer.callbacks if isinstance(c, TrainThroughput)), None)
     metrics = {
@@ -203,15 +200,13 @@ def record(run: Run, tested: dict[str, float], fit_s: float) -> dict[str, float]
         "epochs": run.trainer.current_epoch,
     }
     write_json(run.out_dir / "metrics.json", metrics)
-    final = {k: v for k, v in metrics.items() if "/" in k}
     # What the tested checkpoint measured sits at its step (not after the last epoch); the run's cost at the end.
-    steps = {k: run.trainer.global_step if k.startswith(("time/", "throughput/")) else run.tested_step for k in final}
-    for writer in _writers(run.trainer):
+    steps = {k: run.tested_step if "/" in k and not k.startswith(("time/", "throughput/")) else run.trainer.global_step
+             for k in metrics}
+    final = {k: v for k, v in metrics.items() if "/" in k}
+    for writer in tensorboard_writers(run.trainer.loggers):
         writer.add_custom_scalars(custom_scalars_layout())
-        write_hparams(writer, run.settings, final, new_scalars=steps)
+        write_hparams(writer, run.settings, final, new_scalars={k: steps[k] for k in final})
         writer.close()  # its event-writer thread would outlive the run in a process that goes on
+    log_final(run.trainer.loggers, metrics, steps, run.out_dir)
     return metrics
-
-
-def _writers(trainer: L.Trainer) -> list:
-    return [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
