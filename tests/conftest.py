@@ -94,6 +94,19 @@ def compose_train(tmp_path: Path, data_dir: Path, *overrides: str) -> DictConfig
     return cfg
 
 
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, data_dir) -> Path:
+    """A real run dir with its checkpoints and metrics.json (600 images, 1 epoch, no suite), trained once per test
+    session for the tests that read a trained run without changing it."""
+
+    def build(tmp: Path) -> None:
+        from cnnexp.training.run import train
+
+        train(compose_train(tmp, data_dir, "data.val_size=500"))
+
+    return built_once(tmp_path_factory, "trained-run", build) / "run"
+
+
 @pytest.fixture
 def train_cfg(tmp_path, data_dir):
     return lambda *overrides: compose_train(tmp_path, data_dir, *overrides)
@@ -132,20 +145,27 @@ def train(cwd, *overrides: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def sweep(tmp_path_factory, data_dir):
-    """For the TensorBoard modules: a 2-job pooling sweep, then an MLP run in the same folder and cnnexp-report
-    over the three (built once per test session); TensorBoard on it. Yields (its URL, {TensorBoard run:
-    metrics.json}, the folder)."""
+def sweep_dir(tmp_path_factory, data_dir) -> Path:
+    """A 2-job pooling sweep logged to TensorBoard, CSV and MLflow (logger=many), then an MLP run in the same folder
+    and cnnexp-report over the three: built once per test session for the TensorBoard and logger modules."""
 
     def build(tmp_path: Path) -> None:
-        train(tmp_path, "-m", "hydra/launcher=joblib", "model.pooling=max,avg", f"paths.data_dir={data_dir}")
+        train(tmp_path, "-m", "hydra/launcher=joblib", "model.pooling=max,avg", "logger=many",
+              f"paths.data_dir={data_dir}")
         (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
         train(tmp_path, "model=mlp", f"paths.data_dir={data_dir}", f"hydra.run.dir={sweep_dir / 'mlp'}")
         report = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(sweep_dir)], capture_output=True,
                                 text=True)
         assert report.returncode == 0, report.stderr[-2000:]
 
-    (sweep_dir,) = (built_once(tmp_path_factory, "tb-sweep", build) / "outputs" / "train" / "multiruns").iterdir()
+    (found,) = (built_once(tmp_path_factory, "tb-sweep", build) / "outputs" / "train" / "multiruns").iterdir()
+    return found
+
+
+@pytest.fixture(scope="session")
+def sweep(sweep_dir):
+    """For the TensorBoard modules: TensorBoard on `sweep_dir`. Yields (its URL, {TensorBoard run: metrics.json},
+    the folder)."""
     metrics = {str(events.parent.relative_to(sweep_dir)): json.loads((job / "metrics.json").read_text())
                for job in [*sweep_dir.glob("[0-9]*"), sweep_dir / "mlp"] for events in job.rglob("events.out.*")}
 

@@ -80,3 +80,13 @@ def test_layer_profile_speed_prints_its_ratio(data_dir):
     assert re.search(r"round 1: profile \d+\.\d{3} s, one plain pass \d\.\d{4} s, profile = \d+\.\d plain passes",
                      out), out
     assert re.search(r"median: the profile costs \d+\.\d plain forward passes \(target <= 20", out), out
+
+
+def test_sweep_job_prints_its_split_and_ratio(data_dir):
+    shrunk = ["invariance.num_images=200", "invariance.layers.images=20", "invariance.equivariance_images=20",
+              "data.train_size=300"]
+    out = run("sweep_job.py", "--rounds", "1", "--data-dir", str(data_dir), *(f"--set={s}" for s in shrunk))
+    for side in ("before", "now"):
+        assert re.search(rf"round 1, {side}: \d+\.\d s \(imports \d+\.\d, data \d+\.\d, fit \d+\.\d, .*suite \d+\.\d, "
+                         r"figures \d+\.\d, tensorboard \d+\.\d, other \(start-up, Lightning\) -?\d+\.\d\)", out), out
+    assert re.search(r"median wall: before \d+\.\d s, now \d+\.\d s; ratio before/now \d\.\d\dx", out), out

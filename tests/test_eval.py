@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,17 +10,11 @@ import torch
 from cnnexp.classifier import Classifier, Preprocess
 from cnnexp.errors import CheckpointError
 from cnnexp.training.checkpoint import load_classifier
-from cnnexp.training.run import train
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, data_dir):
-    from tests.conftest import compose_train
-
-    tmp = tmp_path_factory.mktemp("trained")
-    cfg = compose_train(tmp, data_dir, "data.val_size=500")
-    metrics = train(cfg)
-    return Path(cfg.paths.output_dir), metrics
+@pytest.fixture
+def trained(trained_run):
+    return trained_run, json.loads((trained_run / "metrics.json").read_text())
 
 
 @pytest.mark.slow

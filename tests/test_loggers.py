@@ -1,6 +1,5 @@
 """The loggers besides TensorBoard (conf/logger/), read back with each tool's own reader: pandas for CSV, MLflow's
-client and its server's REST API for MLflow. One 2-job sweep logs to all three at once (its jobs open one new
-MLflow store together)."""
+client and its server's REST API for MLflow. The TensorBoard modules' sweep (conftest) logs to all three at once."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import built_once, free_port, train
+from tests.conftest import free_port
 
 LOGGERS = "logger=[tensorboard,csv,mlflow]"
 
@@ -27,18 +26,13 @@ def same(a: float, b: float) -> bool:
 
 
 @pytest.fixture(scope="module")
-def logged(tmp_path_factory, data_dir) -> tuple[Path, dict[str, dict], str]:
-    """(the sweep dir, {job dir name: its metrics.json}, the MLflow store's URI), built once per test session.
-    MLflow's experiment is the sweep dir below outputs/, its runs the job dirs."""
-
-    def build(tmp_path: Path) -> None:
-        train(tmp_path, "-m", "hydra/launcher=joblib", "seed=0,1", LOGGERS, f"paths.data_dir={data_dir}")
-
-    root = built_once(tmp_path_factory, "loggers-sweep", build)
-    (sweep_dir,) = (root / "outputs" / "train" / "multiruns").iterdir()
+def logged(sweep_dir) -> tuple[Path, dict[str, dict], str]:
+    """(the sweep dir, {job dir name: its metrics.json}, the MLflow store's URI): conftest's pooling sweep, whose two
+    jobs log to all three loggers (logger=many) and open one new MLflow store together. MLflow's experiment is the
+    sweep dir below outputs/, its runs the job dirs."""
     jobs = {job.name: json.loads((job / "metrics.json").read_text()) for job in sweep_dir.glob("[0-9]*")}
     assert len(jobs) == 2
-    return sweep_dir, jobs, f"sqlite:///{root / 'outputs' / 'mlflow' / 'mlflow.db'}"
+    return sweep_dir, jobs, f"sqlite:///{sweep_dir.parents[2] / 'mlflow' / 'mlflow.db'}"
 
 
 def settings_of(job: Path) -> dict:

@@ -4,6 +4,7 @@ keeps the last checkpoint; finished runs are skipped; a diverging loss stops the
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -114,14 +115,13 @@ def test_a_checkpoint_that_cannot_be_written_keeps_the_last_one_and_says_so(tmp_
     assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "metrics.json").exists()
 
 
-def test_finished_run_is_skipped_on_resume(tmp_path, data_dir):
+def test_finished_run_is_skipped_on_resume(whole, tmp_path, data_dir):
     run_dir = tmp_path / "run"
-    subprocess.run(command(data_dir, run_dir, "trainer.max_epochs=1"), cwd=tmp_path, check=True,
-                   capture_output=True, timeout=600)
+    shutil.copytree(whole, run_dir)  # a finished run of this command
     before = (run_dir / "metrics.json").read_bytes()
     events = sorted((run_dir / "tb").rglob("events.*"))
-    again = subprocess.run(command(data_dir, run_dir, "trainer.max_epochs=1", "resume=true"), cwd=tmp_path,
-                           capture_output=True, text=True, timeout=600)
+    again = subprocess.run(command(data_dir, run_dir, "resume=true"), cwd=tmp_path, capture_output=True, text=True,
+                           timeout=600)
     assert again.returncode == 0
     assert "already finished" in (run_dir / "train.log").read_text()
     assert (run_dir / "metrics.json").read_bytes() == before

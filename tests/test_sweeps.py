@@ -67,15 +67,15 @@ def test_joblib_sweep_then_report(tmp_path, data_dir):
 def test_invalid_points_are_listed_before_the_sweep_and_the_rest_run(tmp_path, data_dir):
     # Kernel sizes 11 and 12 leave no pixels for LeNet-5's later layers; 3..10 fit.
     stderr = []
-    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=3,4,5,6,7,8,9,10,11,12", stderr=stderr)
-    block = stderr[0][stderr[0].index("cnnexp-train: 2 of 10 sweep points are invalid"):].splitlines()
+    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=3,11,10,12", stderr=stderr)
+    block = stderr[0][stderr[0].index("cnnexp-train: 2 of 4 sweep points are invalid"):].splitlines()
     assert block[1].startswith("  model.kernel_size=11: model: layer s4") and "layer c3" in block[2]
     report(sweep_dir)
     rows = {r["model.kernel_size"]: r for r in csv.DictReader((sweep_dir / "summary.csv").open())}
-    assert [k for k, r in rows.items() if r["status"] == "ok"] == [str(k) for k in range(3, 11)]
+    assert sorted(k for k, r in rows.items() if r["status"] == "ok") == ["10", "3"]
     assert "layer s4" in rows["11"]["error"] and "layer c3" in rows["12"]["error"]
     md = (sweep_dir / "summary.md").read_text()
-    assert md.startswith("# Summary: 10 jobs, 8 finished, 2 failed")
+    assert md.startswith("# Summary: 4 jobs, 2 finished, 2 failed")
 
 
 def test_sweep_check_composes_presets_and_costs_no_torch():

@@ -75,7 +75,8 @@ def test_run_leaves_metrics_checkpoints_and_tensorboard(train_cfg):
     # The invariance suite: files, summary in metrics.json, curves and HParams metrics in TensorBoard.
     inv = json.loads((run / "invariance.json").read_text())
     assert metrics["inv/shift_consistency"] == inv["summary"]["inv/shift_consistency"]
-    assert {"invariance/shift_x", "invariance/rotate", "invariance/scale"} <= set(acc.Tags()["images"])
+    images = {"invariance/shift_x", "invariance/rotate", "invariance/scale", "invariance/layers"}
+    assert images <= set(acc.Tags()["images"])
     assert "inv/rotate_auc" in tags and not [k for k in hparams if k.startswith("invariance")]
 
     # load_classifier reproduces the run's test accuracy, and an independent +3 px shift agrees

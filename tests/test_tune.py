@@ -41,21 +41,20 @@ def trials(storage: str, name: str = "lenet5") -> list[optuna.trial.FrozenTrial]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("storage,launcher", [("tune.journal", "local"), ("sqlite:///tune.db", "submitit_local")])
-def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, data_dir, storage, launcher):
-    # One seed for the command: each worker, and the next command, must still draw their own points. The
-    # submitit path (as on SLURM) starts its two workers through submitit's local executor.
+def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, data_dir):
+    # One seed for the command: each worker, and the next command, must still draw their own points. A database
+    # and submitit's local executor (the SLURM path): tests/test_tune_storage.py.
+    storage = "tune.journal"
     first = tune(tmp_path, data_dir, "tune.n_trials=3", "tune.workers=2", f"tune.storage={storage}",
-                 "tune.sampler.seed=0", f"tune.launcher={launcher}")
+                 "tune.sampler.seed=0")
     assert first.returncode == 0, first.stderr[-3000:]
-    url = storage if "://" in storage else str(tmp_path / storage)
-    done = trials(url.replace("sqlite:///", f"sqlite:///{tmp_path}/"))
+    done = trials(str(tmp_path / storage))
     # Two processes at once: the first two trials ran side by side, each with one of the two cores.
     a, b = sorted(done, key=lambda t: t.number)[:2]
     assert max(a.datetime_start, b.datetime_start) < min(a.datetime_complete, b.datetime_complete)
     second = tune(tmp_path, data_dir, "tune.n_trials=1", f"tune.storage={storage}", "tune.sampler.seed=0")
     assert second.returncode == 0, second.stderr[-3000:]
-    done = trials(url.replace("sqlite:///", f"sqlite:///{tmp_path}/"))
+    done = trials(str(tmp_path / storage))
     assert sorted(t.number for t in done) == [0, 1, 2, 3]
     assert {t.state for t in done} == {optuna.trial.TrialState.COMPLETE}
     assert len({json.dumps(t.params, sort_keys=True) for t in done}) == 4  # distinct points
@@ -71,7 +70,7 @@ def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, 
     assert best["best"]["val/acc_best"] == max(m["val/acc_best"] for m in metrics.values())
     assert best["best"]["test/acc"] == metrics[best["best"]["number"]]["test/acc"]
     assert (study_dir / "summary.md").read_text().startswith("# Summary: 4 jobs, 4 finished, 0 failed")
-    assert len(list(study_dir.glob(".submitit/*/*_log.out"))) == (2 if launcher == "submitit_local" else 0)
+    assert not (study_dir / ".submitit").exists()
 
 
 @pytest.mark.slow
@@ -209,6 +208,12 @@ def test_a_database_url_with_a_query_string_is_refused_unquoted_with_how_to_quot
     assert exit.value.code == 2 and line == (
         "cnnexp-tune: error: tune.storage=postgresql+psycopg2://u@/db?host=/tmp: quote the URL for Hydra (the = of "
         "its query string ends a value): \"tune.storage='postgresql+psycopg2://u@/db?host=/tmp'\"")
+
+
+def test_a_relative_sqlite_url_is_a_database_in_the_working_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    optuna.create_study(storage=open_storage("sqlite:///tune.db", (1, 5)), study_name="here")
+    assert optuna.get_all_study_names(f"sqlite:///{tmp_path / 'tune.db'}") == ["here"]
 
 
 def test_a_database_url_without_its_driver_names_the_drivers_to_install():

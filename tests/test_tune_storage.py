@@ -117,19 +117,21 @@ def test_a_killed_worker_s_trial_is_retried_while_two_commands_share_a_postgres_
         return found and found[0]
     retry_number = wait_for("the retry running", retry, first).number
     assert survivor in workers(first)  # nobody else could have taken it: the only worker alive, the second not begun
-    second = launch("second", "tune.n_trials=1", storage)  # shares the study from now on
+    # Shares the study from now on, its two workers started through submitit's local executor (the SLURM path).
+    second = launch("second", "tune.n_trials=2", "tune.workers=2", "tune.launcher=submitit_local", storage)
     assert first.wait(timeout=300) == 0, (tmp_path / "first.err").read_text()[-3000:]
     assert second.wait(timeout=300) == 0, (tmp_path / "second.err").read_text()[-3000:]
 
     trials = study.trials
     states = {t.number: t.state.name for t in trials}
-    assert Counter(states.values()) == {"COMPLETE": 4, "FAIL": 1} and states[dead] == "FAIL", states
+    assert Counter(states.values()) == {"COMPLETE": 5, "FAIL": 1} and states[dead] == "FAIL", states
     (again,) = [t for t in trials if Retry.retry_history(t)]
     assert (again.number, Retry.retry_history(again), again.state) == (retry_number, [dead], TrialState.COMPLETE)
     assert again.params == trials[dead].params
     # Each command ran its own number of trials to the end, the dead one made up for (1 more after the retry).
     by_command = Counter(t.user_attrs[COMMAND] for t in trials if t.state == TrialState.COMPLETE)
-    assert sorted(by_command.values()) == [1, 3]
+    assert sorted(by_command.values()) == [2, 3]
+    assert len(list((tmp_path / "outputs" / "tune" / "lenet5").glob(".submitit/*/*_log.out"))) == 2
     note = [ln for ln in (tmp_path / "first.err").read_text().splitlines() if ln.startswith("cnnexp-tune:")]
     assert note == [f"cnnexp-tune: worker 1 ended with exit status -9: trial(s) {dead} failed with it and queued "
                     f"again once; 1 trial(s) still to run"]

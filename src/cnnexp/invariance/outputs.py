@@ -102,9 +102,10 @@ def write_outputs(results: dict, run_dir: Path) -> None:
         atomic_write_bytes(run_dir / "layers.png", _png(profile_figure(results["layers"])))
 
 
-def log_to_tensorboard(writer, results: dict) -> None:
+def log_to_tensorboard(writer, results: dict, run_dir: Path) -> None:
     """Each curve as a figure `invariance/<family>` (Images tab) with its unit on the x-axis. Not scalars:
-    TensorBoard would smooth them and draw their magnitude as a time axis."""
+    TensorBoard would smooth them and draw their magnitude as a time axis. The layer profile: the run dir's
+    layers.png, drawn once (write_outputs) rather than again."""
     for family in curves(results):
         fig, ax = plt.subplots(figsize=(4.5, 3.2))
         _plot(ax, results, family)
@@ -113,5 +114,5 @@ def log_to_tensorboard(writer, results: dict) -> None:
         fig.tight_layout()
         writer.add_figure(f"invariance/{family}", fig, 0)  # closes the figure
     if "layers" in results:
-        writer.add_figure("invariance/layers", profile_figure(results["layers"]), 0)
+        writer.add_image("invariance/layers", plt.imread(run_dir / "layers.png"), 0, dataformats="HWC")
     writer.flush()

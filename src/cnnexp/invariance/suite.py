@@ -3,6 +3,7 @@ run in the table's order on one Session, then the protocol and the summary for m
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +24,8 @@ def protocol(cfg: Mapping[str, Any], images: int, canvas: int, input_size: int) 
     mode = cfg["shift_mode"]
     return {
         "schema": SCHEMA, "images": images, "seed": cfg["seed"], "shift_mode": mode, "canvas_px": canvas,
+        # The widest 95% normal interval of an accuracy measured on `images` images (at 50%): 1.96 * sqrt(0.25 / n).
+        "accuracy_95_halfwidth_pp": round(98 / math.sqrt(images), 2) if images else None,
         "fill": "background 0" if mode == "zero" else "wrap-around (torch.roll)",
         "curves": "per batch: every image moved by the same setting; shifts in whole pixels on the canvas; "
                   "rotations (counter-clockwise) and scalings bilinear about the centre of the image, zero fill",

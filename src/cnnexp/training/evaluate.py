@@ -52,7 +52,7 @@ def assess(classifier: Classifier, test: tuple[torch.Tensor, torch.Tensor], conf
     for writer in writers:
         log_model(writer, classifier, images, step)
         if results:
-            log_to_tensorboard(writer, results)
+            log_to_tensorboard(writer, results, out_dir)
     return metrics
 
 
