@@ -102,18 +102,6 @@ def test_bad_invariance_setting_is_refused_by_eval_before_the_checkpoint_loads(t
     assert_refused(proc, "cnnexp-eval", "invariance.shift_mode='wrap': must be one of zero, circular", tmp_path)
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory, data_dir):
-    """A real run dir with its checkpoints (600 images, 1 epoch)."""
-    from cnnexp.training.run import train
-    from tests.conftest import compose_train
-
-    tmp = tmp_path_factory.mktemp("trained")
-    cfg = compose_train(tmp, data_dir, "data.val_size=500")
-    train(cfg)
-    return tmp / "run"
-
-
 def test_every_changed_byte_of_a_checkpoint_is_refused_in_one_line(trained_run, tmp_path):
     import random
 

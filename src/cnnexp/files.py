@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
-
-import yaml
 
 
 def file_digest(path: Path, algorithm: str = "md5") -> str:
@@ -37,13 +34,3 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     finally:
         tmp.unlink(missing_ok=True)
 
-
-def read_checked(path: Path, load: Callable[[str], object], kind: type) -> tuple[object, str]:
-    """(content, "") or (None, why it cannot be used): one corrupted file must not hide the other jobs."""
-    try:
-        content = load(path.read_text())
-    except (OSError, ValueError, yaml.YAMLError) as e:  # JSON errors and bad UTF-8 are ValueErrors
-        return None, f"{path.name} is unreadable ({type(e).__name__})"
-    if not isinstance(content, kind) or (kind is list and not all(isinstance(o, str) for o in content)):
-        return None, f"{path.name} is not a {kind.__name__} of {'overrides' if kind is list else 'metrics'}"
-    return content, ""

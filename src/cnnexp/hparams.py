@@ -10,19 +10,22 @@ So a run writes only its session, and a sweep's root the one experiment summary:
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from hydra.core.hydra_config import HydraConfig
 
 from cnnexp.config import CONF_DIR, class_name
-from cnnexp.files import read_checked
+from cnnexp.readers import UnreadableFile, read_metrics, read_settings
 
 HParamValue = bool | int | float | str
+T = TypeVar("T")
+log = logging.getLogger("cnnexp.hparams")
 # A setting this run's model or optimizer does not have: a value, so no run drops out of a filtered view.
 NA = "n/a"
 # Keys of conf/ that wire a section to another (or to Hydra), not settings a user chooses.
@@ -144,12 +147,20 @@ def write_experiment(root: Path, runs: Sequence[Mapping[str, HParamValue]], metr
 
 
 def write_experiment_of(root: Path, settings_files: Iterable[Path], metrics_files: Iterable[Path]) -> None:
-    """`write_experiment` over the runs' settings (Lightning's hparams.yaml) and metrics.json files."""
-    runs = [yaml.safe_load(path.read_text()) or {} for path in settings_files]
-    # A corrupted metrics.json (cnnexp-report lists it as unreadable) adds no column.
-    metrics = {k for path in metrics_files for k in (read_checked(path, json.loads, dict)[0] or {}) if "/" in k}
+    """`write_experiment` over the runs' settings (Lightning's hparams.yaml) and metrics.json files; an unreadable
+    one is left out with a warning (cnnexp-report lists its job as unreadable), the others shown."""
+    runs = [s for path in settings_files if (s := _readable(read_settings, path)) is not None]
+    metrics = {k for path in metrics_files for k in (_readable(read_metrics, path) or {}) if "/" in k}
     if runs:
         write_experiment(root, runs, metrics)
+
+
+def _readable(read: Callable[[Path], T], path: Path) -> T | None:
+    try:
+        return read(path)
+    except UnreadableFile as e:
+        log.warning("TensorBoard HParams: %s; left out", e)
+        return None
 
 
 def write_sweep_experiment(root: Path, jobs: Iterable[Path]) -> None:

@@ -4,9 +4,10 @@ verdicts.json (claims.json without the evidence), small enough to keep in the re
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
+
+from cnnexp.readers import UnreadableFile, read_claims
 
 log = logging.getLogger("cnnexp.claims")
 
@@ -19,18 +20,17 @@ def verdicts(result: dict) -> dict:
 
 
 def read_other(path: str | Path | None) -> dict | None:
-    """Another run's verdicts.json or claims.json; None (with one log line) if absent or unreadable."""
+    """Another run's verdicts.json or claims.json; None (with one log line) if absent or unreadable: the comparison
+    is an extra, this run's verdicts stand without it."""
     if not path:
         return None
-    path = Path(path)
-    try:
-        other = json.loads(path.read_text())
-        other["claims"] = [c for c in other["claims"] if isinstance(c, dict) and "id" in c and "verdict" in c]
-        return other
-    except FileNotFoundError:
+    if not Path(path).is_file():
         log.info("claims: no run at another budget to compare with (%s)", path)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        log.warning("claims: %s cannot be read (%s); no budget comparison", path, type(e).__name__)
+        return None
+    try:
+        return read_claims(Path(path))
+    except UnreadableFile as e:
+        log.warning("claims: %s; no budget comparison", e)
     return None
 
 

@@ -30,6 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 from cnnexp.config import compose
 from cnnexp.errors import ConfigError
 from cnnexp.invariance import SCHEMA
+from cnnexp.readers import UnreadableFile, read_invariance, read_metrics
 from cnnexp.training.run import train
 from cnnexp.validate import checked
 
@@ -100,12 +101,14 @@ class Runs:
         return out
 
     def validate(self, arms: Sequence[tuple[str, Sequence[str]]]) -> None:
-        """Compose and check every arm's config for every seed: a bad override stops the command
-        before anything trains."""
+        """Compose and check every arm's config for every seed, and read the cached ones: a bad override or
+        a corrupted cache stops the command before anything trains."""
         for arm, overrides in arms:
             try:
-                for _, _, cfg in self.configs(arm, overrides):
+                for _, run_dir, cfg in self.configs(arm, overrides):
                     checked(cfg)
+                    if (run_dir / "metrics.json").is_file():
+                        read_cached(run_dir)
             except (HydraException, OmegaConfBaseException) as e:
                 raise ConfigError(f"training {arm!r} ({' '.join([*self.common, *overrides])}): "
                                   f"{str(e).splitlines()[0]}") from None
@@ -162,11 +165,19 @@ class Runs:
             else:
                 self.trained += 1
                 self.fit_seconds += time.perf_counter() - start
-            inv_file = run_dir / "invariance.json"
-            invariance = json.loads(inv_file.read_text()) if inv_file.is_file() else {}
-            runs.append(Trained(arm, seed, run_dir, metrics, invariance))
+            runs.append(Trained(arm, seed, run_dir, metrics, read_cached(run_dir)[1]))
         self._done[arm] = runs
         return runs
+
+
+def read_cached(run_dir: Path) -> tuple[dict, dict]:
+    """A finished training's metrics and invariance results ({} where the suite did not run). A corrupted one is
+    refused, naming the dir to delete: a file changed after its atomic write is damage to see, not to hide."""
+    try:
+        invariance = run_dir / "invariance.json"
+        return read_metrics(run_dir / "metrics.json"), read_invariance(invariance) if invariance.is_file() else {}
+    except UnreadableFile as e:
+        raise ConfigError(f"{e}: delete {run_dir} to train it again") from None
 
 
 def forward_flops(config: dict) -> int:

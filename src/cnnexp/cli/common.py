@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from cnnexp.config import compose, in_sweep, start_command
+from cnnexp.config import CONF_DIR, compose, in_sweep, is_group, start_command
 from cnnexp.errors import USER_ERRORS, ConfigError, Interrupted
 from cnnexp.runtime import keep_freed_memory
 from cnnexp.sweeps.points import check_sweep
@@ -73,6 +77,7 @@ def check_overrides(config_name: str, command: str, argv: list[str],
         return
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
+        check_no_null_group(parsed)
         plain = [o.input_line for o in parsed if not o.is_sweep_override()]
         cfg = compose(config_name, plain, return_hydra_config=True)
         sweep = flagged or cfg.hydra.mode == RunMode.MULTIRUN
@@ -86,9 +91,37 @@ def check_overrides(config_name: str, command: str, argv: list[str],
     except OverrideParseException as e:  # its message alone does not say which override
         fail(command, f"{e.override}: {one_line(e)}")
     except (HydraException, OmegaConfBaseException) as e:
-        fail(command, one_line(e))
+        fail(command, with_options(one_line(e)))
     except ConfigError as e:
         fail(command, str(e))
+
+
+def group_options(group: str) -> str:
+    """A config group's options as Hydra finds them (conf/ and the plugins' groups, e.g. hydra/launcher)."""
+    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        return "; ".join(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
+def check_no_null_group(parsed: list[Override]) -> None:
+    """`logger=null`: Hydra takes only an option's name for a group and would end in a ValueError's traceback."""
+    for o in parsed:
+        if is_group(o.key_or_group) and not o.is_delete() and None in _leaves(o.value()):
+            raise ConfigError(f"{o.input_line}: a config group takes an option, not null; available options in "
+                              f"'{o.key_or_group}': {group_options(o.key_or_group)}")
+
+
+def _leaves(value: Any) -> list[Any]:
+    """An override's values, out of its lists and choice sweeps (`logger=[csv,null],tensorboard`)."""
+    items = value.list if isinstance(value, ChoiceSweep) else value if isinstance(value, list) else None
+    return [leaf for item in items for leaf in _leaves(item)] if items is not None else [value]
+
+
+def with_options(message: str) -> str:
+    """Hydra lists a group's options when `group=nonesuch`, not when a list names it (`logger=[csv,nonesuch]`)."""
+    missing = re.search(r"Could not load '(.+)/[^/']+'", message)
+    if missing and "available options" not in message:
+        return f"{message.rstrip('.')}; available options in '{missing[1]}': {group_options(missing[1])}"
+    return message
 
 
 def run_job(command: str, job: Callable[[DictConfig], T], cfg: DictConfig) -> T | None:

@@ -4,6 +4,7 @@ validation with test beside it (summary.csv, summary.md, summary.tex, summary.pn
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from cnnexp.cli.common import fail
@@ -15,12 +16,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
         fail("cnnexp-report", f"{args.dir} is not a directory")
+    if not os.access(args.dir, os.W_OK | os.X_OK):
+        fail("cnnexp-report", f"{args.dir} is not writable: the summary is written into it")
     from cnnexp.sweeps.summary import report
 
     try:
         _, md = report(args.dir)
     except FileNotFoundError as e:
         fail("cnnexp-report", str(e))
+    except OSError as e:  # the runs are read through cnnexp.readers: what fails here is writing the summary
+        fail("cnnexp-report", f"cannot write {e.filename}: {e.strerror}")
     print(md.read_text())
 
 

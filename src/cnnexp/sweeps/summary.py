@@ -11,19 +11,17 @@ and the runs' TensorBoard HParams experiment summary (cnnexp.hparams).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
-import yaml
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
-from cnnexp.files import read_checked
 from cnnexp.hparams import write_sweep_experiment
+from cnnexp.readers import UnreadableFile, read_metrics, read_overrides, read_trial
 from cnnexp.stats import t_interval
 from cnnexp.sweeps.points import find_jobs
 
@@ -36,7 +34,7 @@ LAYER_KEY = "inv/layer/{layer}/shift1_invariance"
 
 def job_error(job: Path) -> str:
     """The last error line a failed job left in its log."""
-    for log in sorted(job.glob("*.log")):
+    for log in sorted(p for p in job.glob("*.log") if p.is_file()):
         lines = [ln for ln in log.read_text(errors="replace").splitlines() if "error" in ln.lower()]
         if lines:
             return lines[-1].split("] - ")[-1].strip()
@@ -44,22 +42,25 @@ def job_error(job: Path) -> str:
 
 
 def job_row(root: Path, job: Path) -> dict:
-    """A job's overrides and metrics; status ok, failed (no metrics.json) or unreadable (a corrupted file)."""
+    """A job's overrides and metrics; status ok, failed (no metrics.json) or unreadable (a corrupted file: listed,
+    the other jobs reported)."""
     row: dict = {"job": str(job.relative_to(root)) or "."}
-    trial, _ = read_checked(job / "trial.json", json.loads, dict) if (job / "trial.json").is_file() else (None, "")
-    if trial:  # a cnnexp-tune trial: its number, and whether the study stopped it early
-        row["trial"] = trial.get("number")
-    overrides, problem = read_checked(job / ".hydra" / "overrides.yaml", lambda t: yaml.safe_load(t) or [], list)
-    if problem:
-        return row | {"status": "unreadable", "error": problem}
-    row |= dict(o.split("=", 1) for o in overrides if "=" in o and not o.startswith(("paths.", "hydra")))
-    metrics_file = job / "metrics.json"
-    if not metrics_file.is_file():
-        if trial and trial.get("state") == "pruned":
-            return row | {"status": "pruned", "error": trial.get("note", "")}
-        return row | {"status": "failed", "error": job_error(job)}
-    metrics, problem = read_checked(metrics_file, json.loads, dict)
-    return row | ({"status": "unreadable", "error": problem} if problem else {"status": "ok", "error": ""} | metrics)
+    swept: dict = {}  # kept in the row when a file read after them is unreadable
+    try:
+        swept = dict(o.split("=", 1) for o in read_overrides(job / ".hydra" / "overrides.yaml")
+                     if "=" in o and not o.startswith(("paths.", "hydra")))
+        trial = read_trial(job / "trial.json") if (job / "trial.json").is_file() else None
+        if trial:  # a cnnexp-tune trial: its number, and whether the study stopped it early
+            row["trial"] = trial["number"]
+        row |= swept
+        metrics_file = job / "metrics.json"
+        if not metrics_file.is_file():
+            if trial and trial["state"] == "pruned":
+                return row | {"status": "pruned", "error": trial.get("note", "")}
+            return row | {"status": "failed", "error": job_error(job)}
+        return row | {"status": "ok", "error": ""} | read_metrics(metrics_file)
+    except UnreadableFile as e:
+        return row | swept | {"status": "unreadable", "error": e.brief}
 
 
 def summarize(rows: list[dict]):

@@ -5,7 +5,6 @@ The test reads the checkpoint validation chose, through the same code as cnnexp-
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import time
@@ -27,6 +26,7 @@ from cnnexp.data.datamodule import ImageDataModule
 from cnnexp.errors import CheckpointError, ConfigError, Interrupted
 from cnnexp.files import write_json
 from cnnexp.hparams import settings, task_overrides
+from cnnexp.readers import read_metrics
 from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
 from cnnexp.training.callbacks import TrainThroughput
 from cnnexp.training.checkpoint import load_classifier, read_checkpoint
@@ -79,7 +79,7 @@ def train(cfg: DictConfig | Checked, extra_callbacks: Sequence[Any] = ()) -> dic
                 if last.is_file():
                     resumable(last, config)  # the finished run is this config's, not another model's
                 log.info("resume: %s has already finished; its metrics stay as they are", out_dir)
-                return json.loads((out_dir / "metrics.json").read_text())
+                return read_metrics(out_dir / "metrics.json")  # unreadable: refused, not trained over
             run = build(config, [*extra_callbacks, stop])
             fit_s = fit(run)
             if not run.trainer.is_global_zero:

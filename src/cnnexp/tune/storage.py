@@ -46,6 +46,10 @@ def open_storage(storage: str, heartbeat: tuple[int, int]) -> BaseStorage:
         # The journal's lock is a file beside it, so its folder must be writable too.
         if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
             raise PermissionError(f"{path.parent if path.parent.exists() else path} is not writable")
+        if path.is_file() and path.stat().st_size and not _ends_a_line(path):
+            # Optuna takes a last line without its newline for a half-written record and appends after it.
+            raise ConfigError(f"{where}: cannot be opened: its last line is cut off (not a journal, or a write "
+                              f"killed mid-line); name another tune.storage")
         return JournalStorage(JournalFileBackend(str(path)))
     except ConfigError:
         raise
@@ -60,6 +64,12 @@ def reason(error: Exception) -> str:
     """An error's first line, without SQLAlchemy's link to its docs."""
     text = str(error).split("\n")[0].split(" (Background on this error")[0].strip()
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _ends_a_line(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 def dashboard_command(storage: str) -> str:
