@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Re-install only when the project's dependencies change; otherwise `make setup` is a no-op.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup run test fuzz clean
+.PHONY: setup run test fuzz notebook clean
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -29,6 +29,12 @@ test: setup
 fuzz: setup
 	$(BIN)/python -m tests.fuzz_campaign --examples 5000 --seed 1 & \
 	$(BIN)/python -m tests.fuzz_campaign --examples 5000 --seed 2; s2=$$?; wait $$!; s1=$$?; test $$s1 -eq 0 -a $$s2 -eq 0
+
+# The lecture's companion notebook in JupyterLab (your browser opens it). JupyterLab is installed into .venv on
+# first use only (41 packages, ~11 s and ~100 MB here): the commands, the tests and CI do not need it.
+notebook: setup
+	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install -q 'jupyterlab>=4.4'
+	$(BIN)/jupyter-lab notebooks/lecture-13.ipynb
 
 clean:
 	rm -rf outputs multirun .pytest_cache
