@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import signal
@@ -48,6 +49,19 @@ def exclusive(lock_file: Path):
     with open(lock_file, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+@pytest.fixture(autouse=True)
+def logging_restored():
+    """Every logger's handlers as they were before the test: a command run in-process (Hydra configures logging)
+    would leave handlers writing to this test's captured streams, closed when a later test logs to them."""
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(lg, logging.Logger))]
+    before = {lg: (lg.handlers[:], lg.level, lg.disabled, lg.propagate) for lg in loggers}
+    yield
+    for lg, (handlers, level, disabled, propagate) in before.items():
+        lg.handlers[:], lg.disabled, lg.propagate = handlers, disabled, propagate
+        lg.setLevel(level)  # and clears the loggers' cached levels
 
 
 @pytest.fixture(scope="session")

@@ -232,7 +232,7 @@ def test_bad_claims_input_is_refused_before_any_training(tmp_path, data_dir, arg
 
 TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.train.data.val_size=500",
         "profile.train.trainer.max_epochs=1", "++profile.train.invariance.num_images=300",
-        "++profile.train.invariance.equivariance_images=20"]
+        "++profile.train.invariance.equivariance_images=20", "++profile.train.invariance.layers.images=100"]
 # Eager evaluation: at 300 suite images a compile per model and worker costs more than it saves (the remedy
 # test, compiled: 285 s in the full suite, most graphs compiled cold; alone with them cached 78 s, eager 66 s).
 # tests/test_eval.py checks the compiled path's results, test_invariant_models.py that it keeps APS exact.

@@ -45,14 +45,16 @@ def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, 
     # One seed for the command: each worker, and the next command, must still draw their own points. A database
     # and submitit's local executor (the SLURM path): tests/test_tune_storage.py.
     storage = "tune.journal"
+    # Trials log as a sweep's jobs do: TensorBoard and CSV beside each run, one MLflow run each.
     first = tune(tmp_path, data_dir, "tune.n_trials=3", "tune.workers=2", f"tune.storage={storage}",
-                 "tune.sampler.seed=0")
+                 "tune.sampler.seed=0", "logger=many")
     assert first.returncode == 0, first.stderr[-3000:]
     done = trials(str(tmp_path / storage))
     # Two processes at once: the first two trials ran side by side, each with one of the two cores.
     a, b = sorted(done, key=lambda t: t.number)[:2]
     assert max(a.datetime_start, b.datetime_start) < min(a.datetime_complete, b.datetime_complete)
-    second = tune(tmp_path, data_dir, "tune.n_trials=1", f"tune.storage={storage}", "tune.sampler.seed=0")
+    second = tune(tmp_path, data_dir, "tune.n_trials=1", f"tune.storage={storage}", "tune.sampler.seed=0",
+                  "logger=many")
     assert second.returncode == 0, second.stderr[-3000:]
     done = trials(str(tmp_path / storage))
     assert sorted(t.number for t in done) == [0, 1, 2, 3]
@@ -71,6 +73,13 @@ def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, 
     assert best["best"]["test/acc"] == metrics[best["best"]["number"]]["test/acc"]
     assert (study_dir / "summary.md").read_text().startswith("# Summary: 4 jobs, 4 finished, 0 failed")
     assert not (study_dir / ".submitit").exists()
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow' / 'mlflow.db'}")
+    logged = client.search_runs([client.get_experiment_by_name("tune/lenet5").experiment_id])
+    assert {r.info.run_name: r.data.metrics["val/acc_best"] for r in logged} == {
+        p.parent.name: m["val/acc_best"] for p, m in zip(runs, metrics.values())}
+    assert all((study_dir / r.info.run_name / "csv" / "version_0" / "metrics.csv").is_file() for r in logged)
 
 
 @pytest.mark.slow
