@@ -49,13 +49,21 @@ def _plot(ax, results: dict, family: str) -> None:
     ax.grid(alpha=0.3)
 
 
+def _margins(fig, left: float = 0.7, bottom: float = 0.5, top: float = 0.15, right: float = 0.2, **space) -> None:
+    """Margins fixed in inches, for labels of known size: tight_layout would draw the figure once more to measure
+    them, which doubled the cost of a run's figures."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        **space)
+
+
 def figure(results: dict):
     names = curves(results)
     fig, axes = plt.subplots(1, max(1, len(names)), figsize=(4 * max(1, len(names)), 3.2), sharey=True, squeeze=False)
     for ax, family in zip(axes[0], names):
         _plot(ax, results, family)
     axes[0][0].set_ylabel("test accuracy (%)")
-    fig.tight_layout()
+    _margins(fig, wspace=0.08)
     return fig
 
 
@@ -79,7 +87,7 @@ def profile_figure(profile: dict):
                 ax.legend(fontsize=7, title="size", title_fontsize=7)
     axes[0][0].set_ylabel("||f(Tx) - f(x)|| / ||f(x)||")
     axes[1][0].set_ylabel("||f(Tx) - T'f(x)|| / ||f(x)||")
-    fig.tight_layout()
+    _margins(fig, left=0.75, bottom=0.75, top=0.3, wspace=0.12, hspace=0.2)
     return fig
 
 
@@ -111,7 +119,7 @@ def log_to_tensorboard(writer, results: dict, run_dir: Path) -> None:
         _plot(ax, results, family)
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{family}: test accuracy")
-        fig.tight_layout()
+        _margins(fig, top=0.35)
         writer.add_figure(f"invariance/{family}", fig, 0)  # closes the figure
     if "layers" in results:
         writer.add_image("invariance/layers", plt.imread(run_dir / "layers.png"), 0, dataformats="HWC")
