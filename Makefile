@@ -3,10 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Re-install only when the project's dependencies change; otherwise `make setup` is a no-op.
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DEPS := $(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(DEPS)
+DEV_STAMP := $(VENV)/.installed-dev-$(DEPS)
 
-.PHONY: setup run test fuzz notebook clean
+.PHONY: setup setup-dev run test fuzz notebook clean
+# What `make run` and the commands need.
 setup: $(STAMP)
+# ... and what the tests need besides: the dev extra (pytest, a PostgreSQL server, the notebook runner, mlflow ui).
+setup-dev: $(DEV_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,19 +19,24 @@ $(STAMP): pyproject.toml
 	# Pinned to the wheels this machine holds on disk (README, "What make run does").
 	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
 	# setuptools' informational note on editable installs that map a folder (conf/ -> cnnexp.conf): 10 lines of noise.
-	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e '.[dev]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e .
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-dev-*
 	touch $@
 
 run: setup
 	$(BIN)/cnnexp-train
 
-test: setup
+test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # A long config-fuzzing campaign (tests/fuzz_campaign.py): 10,000 configs in 2 processes, ~1 h on 2 cores.
-fuzz: setup
+fuzz: setup-dev
 	$(BIN)/python -m tests.fuzz_campaign --examples 5000 --seed 1 & \
 	$(BIN)/python -m tests.fuzz_campaign --examples 5000 --seed 2; s2=$$?; wait $$!; s1=$$?; test $$s1 -eq 0 -a $$s2 -eq 0
 
