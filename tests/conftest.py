@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,41 @@ def fashion_dir(data_dir) -> Path:
     with exclusive(data_dir / ".fetch.lock"):
         ensure_files("fashion_mnist", data_dir)
     return data_dir
+
+
+@dataclass
+class Ran:
+    """What a command run in this process left: as a subprocess.CompletedProcess would tell it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys) -> Callable[..., Ran]:
+    """`run(module, args, cwd)`: a command's main() run in this process, as `python -m module *args` from `cwd`
+    would be. For tests of what a command does, not of its process (signals, imports before torch): a subprocess
+    pays about 5 s of imports (torch, Lightning) for each run."""
+
+    def run(module: str, args: list[str], cwd: Path) -> Ran:
+        import torch
+
+        main = importlib.import_module(module).main
+        threads = torch.get_num_threads()  # a job sets its own count (cnnexp.runtime.threads_per_job)
+        monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "argv", [f"cnnexp-{module.rsplit('.', 1)[-1]}", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else int(e.code is not None)
+        finally:
+            torch.set_num_threads(threads)
+        out = capsys.readouterr()
+        return Ran(code, out.out, out.err)
+
+    return run
 
 
 def as_from_a_terminal() -> None:

@@ -1,11 +1,10 @@
-"""Bad input through the real commands: exit status 2, one line naming the key or file, no traceback,
-nothing written that could be mistaken for a result."""
-
-import subprocess
-import sys
+"""Bad input through the real commands (run in this process, conftest.cli): exit status 2, one line
+naming the key or file, no traceback, nothing written that could be mistaken for a result."""
 
 import pytest
 import torch
+
+from tests.conftest import Ran
 
 TRAIN_OVERRIDES = [
     ("model.kernel_size=0", "model.kernel_size=0"),
@@ -53,12 +52,7 @@ if not torch.cuda.is_available():
     TRAIN_OVERRIDES.append(("trainer=gpu", "trainer.accelerator=gpu: no GPU"))
 
 
-def run(module: str, args: list[str], cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
-
-
-def assert_refused(proc: subprocess.CompletedProcess, command: str, fragment: str, cwd) -> None:
+def assert_refused(proc: Ran, command: str, fragment: str, cwd) -> None:
     assert proc.returncode == 2, proc.stderr[-1500:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{command}: error: "), proc.stderr[-1500:]
@@ -68,15 +62,15 @@ def assert_refused(proc: subprocess.CompletedProcess, command: str, fragment: st
 
 
 @pytest.mark.parametrize("override,fragment", TRAIN_OVERRIDES, ids=[o for o, _ in TRAIN_OVERRIDES])
-def test_bad_override_is_refused(tmp_path, override, fragment):
-    assert_refused(run("cnnexp.cli.train", override.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
+def test_bad_override_is_refused(tmp_path, override, fragment, cli):
+    assert_refused(cli("cnnexp.cli.train", override.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
     if override != "trainer=gpu":  # whether a GPU is visible only torch can say, once Hydra has started the run
         assert not (tmp_path / "outputs").exists(), "a run dir for a refused config"
 
 
-def test_data_dir_that_cannot_be_created(tmp_path):
+def test_data_dir_that_cannot_be_created(tmp_path, cli):
     (tmp_path / "file").write_text("not a folder")
-    proc = run("cnnexp.cli.train", [f"paths.data_dir={tmp_path / 'file' / 'data'}"], tmp_path)
+    proc = cli("cnnexp.cli.train", [f"paths.data_dir={tmp_path / 'file' / 'data'}"], tmp_path)
     assert_refused(proc, "cnnexp-train", f"cannot create the data dir {tmp_path / 'file' / 'data'}", tmp_path)
 
 
@@ -88,17 +82,17 @@ def _bad_checkpoints(tmp_path):
             ("foreign.ckpt", "not a cnnexp checkpoint"), ("empty.ckpt", "cannot be read")]
 
 
-def test_bad_checkpoints_are_refused_by_eval(tmp_path):
+def test_bad_checkpoints_are_refused_by_eval(tmp_path, cli):
     inputs, work = tmp_path / "inputs", tmp_path / "work"
     inputs.mkdir(), work.mkdir()
     for name, fragment in _bad_checkpoints(inputs):
-        proc = run("cnnexp.cli.eval", [f"ckpt_path={inputs / name}"], work)
+        proc = cli("cnnexp.cli.eval", [f"ckpt_path={inputs / name}"], work)
         assert_refused(proc, "cnnexp-eval", fragment, work)
         assert name in proc.stderr
 
 
-def test_bad_invariance_setting_is_refused_by_eval_before_the_checkpoint_loads(tmp_path):
-    proc = run("cnnexp.cli.eval", ["ckpt_path=missing.ckpt", "invariance.shift_mode=wrap"], tmp_path)
+def test_bad_invariance_setting_is_refused_by_eval_before_the_checkpoint_loads(tmp_path, cli):
+    proc = cli("cnnexp.cli.eval", ["ckpt_path=missing.ckpt", "invariance.shift_mode=wrap"], tmp_path)
     assert_refused(proc, "cnnexp-eval", "invariance.shift_mode='wrap': must be one of zero, circular", tmp_path)
 
 
@@ -132,18 +126,18 @@ class _RunsCode:
         return (open, (str(self.marker), "w"))  # unpickling this would create the marker file
 
 
-def test_a_checkpoint_whose_unpickling_would_run_code_is_refused_without_running_it(tmp_path):
+def test_a_checkpoint_whose_unpickling_would_run_code_is_refused_without_running_it(tmp_path, cli):
     inputs, work = tmp_path / "inputs", tmp_path / "work"
     inputs.mkdir(), work.mkdir()
     marker = tmp_path / "code-ran"
     torch.save({"cnnexp_config": {}, "state_dict": _RunsCode(marker)}, inputs / "evil.ckpt")
-    proc = run("cnnexp.cli.eval", [f"ckpt_path={inputs / 'evil.ckpt'}"], work)
+    proc = cli("cnnexp.cli.eval", [f"ckpt_path={inputs / 'evil.ckpt'}"], work)
     assert_refused(proc, "cnnexp-eval", "cannot be read (UnpicklingError)", work)
     assert not marker.exists()
 
 
-def test_eval_refuses_a_checkpoint_of_another_dataset(trained_run, tmp_path):
-    proc = run("cnnexp.cli.eval", [f"ckpt_path={trained_run / 'checkpoints' / 'last.ckpt'}", "data=fashion_mnist"],
+def test_eval_refuses_a_checkpoint_of_another_dataset(trained_run, tmp_path, cli):
+    proc = cli("cnnexp.cli.eval", [f"ckpt_path={trained_run / 'checkpoints' / 'last.ckpt'}", "data=fashion_mnist"],
                tmp_path)
     assert_refused(proc, "cnnexp-eval", "data=fashion_mnist: checkpoint", tmp_path)
     assert "was trained on mnist; test it on data=mnist" in proc.stderr
@@ -151,13 +145,13 @@ def test_eval_refuses_a_checkpoint_of_another_dataset(trained_run, tmp_path):
 
 @pytest.mark.parametrize("override,fragment", [("model=mlp", "another model (cnnexp.models.lenet5.LeNet5)"),
                                                ("data=fashion_mnist", "another data (mnist)")])
-def test_resume_refuses_a_run_dir_of_another_model_or_dataset(trained_run, tmp_path, data_dir, override, fragment):
+def test_resume_refuses_a_run_dir_of_another_model_or_dataset(trained_run, tmp_path, data_dir, override, fragment, cli):
     import shutil
 
     run_dir = tmp_path / "run"
     shutil.copytree(trained_run, run_dir)
     before = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
-    proc = run("cnnexp.cli.train", [override, "resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"],
+    proc = cli("cnnexp.cli.train", [override, "resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"],
                tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
     assert proc.stderr.strip().splitlines() == [f"cnnexp-train: error: resume=true: checkpoint "
@@ -166,7 +160,7 @@ def test_resume_refuses_a_run_dir_of_another_model_or_dataset(trained_run, tmp_p
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == before
 
 
-def test_resume_from_a_corrupted_checkpoint_is_refused_and_leaves_it(trained_run, tmp_path, data_dir):
+def test_resume_from_a_corrupted_checkpoint_is_refused_and_leaves_it(trained_run, tmp_path, data_dir, cli):
     import shutil
 
     run_dir = tmp_path / "run"
@@ -176,7 +170,7 @@ def test_resume_from_a_corrupted_checkpoint_is_refused_and_leaves_it(trained_run
     damaged = bytearray(last.read_bytes())
     damaged[len(damaged) // 2] ^= 0x10
     last.write_bytes(bytes(damaged))
-    proc = run("cnnexp.cli.train", ["resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"], tmp_path)
+    proc = cli("cnnexp.cli.train", ["resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
     assert proc.stderr.strip().splitlines() == [f"cnnexp-train: error: checkpoint {last} is corrupted: its content "
                                                 "no longer matches the digest written with it (a changed byte, from "
@@ -184,7 +178,7 @@ def test_resume_from_a_corrupted_checkpoint_is_refused_and_leaves_it(trained_run
     assert last.read_bytes() == bytes(damaged)
 
 
-def test_a_second_process_on_a_run_dir_in_use_is_refused_and_changes_nothing(trained_run, tmp_path, data_dir):
+def test_a_second_process_on_a_run_dir_in_use_is_refused_and_changes_nothing(trained_run, tmp_path, data_dir, cli):
     import fcntl
     import shutil
 
@@ -194,7 +188,7 @@ def test_a_second_process_on_a_run_dir_in_use_is_refused_and_changes_nothing(tra
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
     with open(run_dir / ".lock", "a") as held:  # the first resumer, still running
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        proc = run("cnnexp.cli.train", ["resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"],
+        proc = cli("cnnexp.cli.train", ["resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"],
                    tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
     assert proc.stderr.strip().splitlines() == [f"cnnexp-train: error: run dir {run_dir} is in use by another cnnexp "
@@ -204,14 +198,14 @@ def test_a_second_process_on_a_run_dir_in_use_is_refused_and_changes_nothing(tra
     assert all(after[p] == before[p] for p in after if p in before) and set(after) <= set(before)
 
 
-def test_an_output_dir_through_a_file_is_refused_before_hydra_makes_it(tmp_path):
+def test_an_output_dir_through_a_file_is_refused_before_hydra_makes_it(tmp_path, cli):
     (tmp_path / "afile").write_text("not a dir")
-    proc = run("cnnexp.cli.train", [f"paths.log_dir={tmp_path / 'afile' / 'out'}"], tmp_path)
+    proc = cli("cnnexp.cli.train", [f"paths.log_dir={tmp_path / 'afile' / 'out'}"], tmp_path)
     assert_refused(proc, "cnnexp-train", f"cannot be created, {tmp_path / 'afile'} is a file", tmp_path)
     assert (tmp_path / "afile").read_text() == "not a dir"
 
 
-def test_a_new_run_in_a_finished_run_dir_is_refused_and_changes_nothing(trained_run, tmp_path, data_dir):
+def test_a_new_run_in_a_finished_run_dir_is_refused_and_changes_nothing(trained_run, tmp_path, data_dir, cli):
     """Without resume, a second training in a finished run's dir would overwrite its metrics.json and leave two
     runs' checkpoints side by side: refused before Hydra writes anything, every file as it was."""
     import shutil
@@ -219,7 +213,7 @@ def test_a_new_run_in_a_finished_run_dir_is_refused_and_changes_nothing(trained_
     run_dir = tmp_path / "run"
     shutil.copytree(trained_run, run_dir)
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-    proc = run("cnnexp.cli.train", [f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}", "seed=7"], tmp_path)
+    proc = cli("cnnexp.cli.train", [f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}", "seed=7"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-1500:]
     assert proc.stderr.strip().splitlines() == [
         f"cnnexp-train: error: output dir {run_dir} holds a finished run (metrics.json): resume=true keeps it as it "

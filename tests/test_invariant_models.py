@@ -9,7 +9,7 @@ from cnnexp.models.layers import APSPool
 from cnnexp.models.lenet5 import LeNet5
 from cnnexp.models.lenet5_p4 import LeNet5P4
 from cnnexp.models.specs import ShapeError, lenet5_plan
-from tests.test_bad_inputs import assert_refused, run
+from tests.test_bad_inputs import assert_refused
 
 
 def trainable(net: torch.nn.Module) -> int:
@@ -148,8 +148,8 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("overrides,fragment", REFUSED, ids=[o for o, _ in REFUSED])
-def test_shape_checker_refusals_through_the_command(tmp_path, overrides, fragment):
-    assert_refused(run("cnnexp.cli.train", overrides.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
+def test_shape_checker_refusals_through_the_command(tmp_path, overrides, fragment, cli):
+    assert_refused(cli("cnnexp.cli.train", overrides.split(), tmp_path), "cnnexp-train", fragment, tmp_path)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3])

@@ -115,23 +115,27 @@ def test_a_checkpoint_that_cannot_be_written_keeps_the_last_one_and_says_so(tmp_
     assert not list(run_dir.rglob("*.tmp")) and not (run_dir / "metrics.json").exists()
 
 
-def test_finished_run_is_skipped_on_resume(whole, tmp_path, data_dir):
+def in_process(cli, data_dir: Path, run_dir: Path, *extra: str):
+    """`command` run in this process (conftest.cli): for what the command does, not what its process does."""
+    module, *args = command(data_dir, run_dir, *extra)[2:]
+    return cli(module, args, run_dir.parent)
+
+
+def test_finished_run_is_skipped_on_resume(whole, tmp_path, data_dir, cli):
     run_dir = tmp_path / "run"
     shutil.copytree(whole, run_dir)  # a finished run of this command
     before = (run_dir / "metrics.json").read_bytes()
     events = sorted((run_dir / "tb").rglob("events.*"))
-    again = subprocess.run(command(data_dir, run_dir, "resume=true"), cwd=tmp_path, capture_output=True, text=True,
-                           timeout=600)
+    again = in_process(cli, data_dir, run_dir, "resume=true")
     assert again.returncode == 0
     assert "already finished" in (run_dir / "train.log").read_text()
     assert (run_dir / "metrics.json").read_bytes() == before
     assert sorted((run_dir / "tb").rglob("events.*")) == events
 
 
-def test_diverging_loss_stops_with_epoch_step_and_learning_rate(tmp_path, data_dir):
+def test_diverging_loss_stops_with_epoch_step_and_learning_rate(tmp_path, data_dir, cli):
     run_dir = tmp_path / "run"
-    proc = subprocess.run(command(data_dir, run_dir, "optim=sgd", "optim.optimizer.lr=1e5"), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+    proc = in_process(cli, data_dir, run_dir, "optim=sgd", "optim.optimizer.lr=1e5")
     assert proc.returncode == 2
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("cnnexp-train: error: loss became nan at epoch 0, step ")

@@ -156,11 +156,10 @@ def test_cli_run_writes_its_own_dir(tmp_path, data_dir):
     assert "test/acc" in proc.stdout
 
 
-def test_pooling_by_kernel_sweep_runs_every_point(tmp_path, data_dir):
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnexp.cli.train", "-m", "model.pooling=max,avg,lp,blur,none", "model.kernel_size=3,5",
-         f"paths.data_dir={data_dir}", "data.train_size=200", "trainer.max_epochs=1", *TINY],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+def test_pooling_by_kernel_sweep_runs_every_point(tmp_path, data_dir, cli):
+    proc = cli("cnnexp.cli.train", ["-m", "model.pooling=max,avg,lp,blur,none", "model.kernel_size=3,5",
+                                    f"paths.data_dir={data_dir}", "data.train_size=200", "trainer.max_epochs=1", *TINY],
+               tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "cnnexp: this sweep launches 10 jobs" in proc.stdout + proc.stderr
     (sweep,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()

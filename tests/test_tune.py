@@ -166,10 +166,10 @@ def space(text: str) -> list[str]:
     (["-m"], "-m: cnnexp-tune takes overrides only"),
     (["optimized_metric=test/acc"], "optimized_metric='test/acc': measured on the official test set"),
 ])
-def test_bad_search_space_or_storage_is_one_line_and_writes_nothing(tmp_path, data_dir, args, message):
+def test_bad_search_space_or_storage_is_one_line_and_writes_nothing(tmp_path, data_dir, args, message, cli):
     (tmp_path / "made").mkdir()
     (tmp_path / "made" / "t.journal").write_text("")
-    proc = tune(tmp_path, data_dir, *args)
+    proc = cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, *args], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("cnnexp-tune: error: ") and message in line, line

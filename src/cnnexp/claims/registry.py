@@ -37,6 +37,8 @@ class Context:
     runs: Any = None  # cnnexp.claims.trainings.Runs, for claims that train (declare `arms`)
     data_dir: Path | None = None
     data: str = "mnist"  # the dataset (data.name) the trainings and the measured claims use
+    # Measurements several claims read, made once per run (e.g. a layer profile: C20 and C24 read LeNet-5's).
+    measured: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
