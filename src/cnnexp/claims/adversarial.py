@@ -59,8 +59,7 @@ def fgsm(ctx: Context) -> Outcome:
 
 def pgd_drop(run: Trained, images, labels) -> float:
     """Points of accuracy the run's tested checkpoint loses to PGD at EPSILON on `images`."""
-    (best,) = (run.dir / "checkpoints").glob("best-*.ckpt")
-    model = load_classifier(best)
+    model = load_classifier(run.tested)
     clean = (predict(model, images).argmax(-1) == labels).float().mean().item()
     return 100 * (clean - pgd_accuracy(model, images, labels, EPSILON, PGD_STEPS))
 

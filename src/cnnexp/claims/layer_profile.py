@@ -35,23 +35,22 @@ Profile = dict
 
 
 def trained_profiles(ctx: Context, arm) -> list[Profile]:
-    """The profile of each seed's tested checkpoint of `arm` (measured once per run, whichever claim asks first)."""
-    if ("trained", arm) not in ctx.measured:
+    """The profile of each seed's tested checkpoint of `arm` (measured once per run, whichever claim asks first;
+    an arm's name names its trainings)."""
+    key = ("trained", arm[0])
+    if key not in ctx.measured:
         test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
-        out = []
-        for run in ctx.runs.get(*arm):
-            (best,) = (run.dir / "checkpoints").glob("best-*.ckpt")
-            out.append(layer_profile(load_classifier(best).eval(), test.images, GRID))
-        ctx.measured["trained", arm] = out
-    return ctx.measured["trained", arm]
+        ctx.measured[key] = [layer_profile(load_classifier(run.tested).eval(), test.images, GRID)
+                             for run in ctx.runs.get(*arm)]
+    return ctx.measured[key]
 
 
 def untrained_profiles(ctx: Context, arm) -> list[Profile]:
     """The same networks at initialisation (each seed's), on the same images."""
-    if ("untrained", arm) not in ctx.measured:
-        ctx.measured["untrained", arm] = [layer_profile(model, images, GRID)
-                                          for _, model, _, images in untrained(ctx, arm)]
-    return ctx.measured["untrained", arm]
+    key = ("untrained", arm[0])
+    if key not in ctx.measured:
+        ctx.measured[key] = [layer_profile(model, images, GRID) for _, model, _, images in untrained(ctx, arm)]
+    return ctx.measured[key]
 
 
 def at(profile: Profile, kind: str, transform: str, layer: str) -> float:

@@ -47,6 +47,12 @@ class Trained:
     metrics: dict
     invariance: dict
 
+    @property
+    def tested(self) -> Path:
+        """The checkpoint validation chose, the one the run was tested with."""
+        (best,) = (self.dir / "checkpoints").glob("best-*.ckpt")
+        return best
+
 
 def as_overrides(values: Mapping[str, Any], prefix: str = "") -> list[str]:
     """{"data": {"train_size": 500}} -> ["data.train_size=500"]: the profile's nested values as overrides."""
