@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def command(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "cnnexp.cli.train", f"paths.data_dir={data_dir}", f"hydra.run.dir={run_dir}",
-            "data.train_size=8000", "data.val_size=1000", "trainer.max_epochs=3", "invariance=none",
+            "data.train_size=8000", "data.val_size=1000", "trainer.max_epochs=2", "invariance=none",
             "augment=shift", "trainer.log_every_n_steps=10", *extra]
 
 
