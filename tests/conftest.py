@@ -98,9 +98,9 @@ class Ran:
 
 @pytest.fixture
 def cli(monkeypatch, capsys) -> Callable[..., Ran]:
-    """`run(module, args, cwd)`: a command's main() run in this process, as `python -m module *args` from `cwd`
+    """`cli(module, args, cwd)`: a command's main() run in this process, as `python -m module *args` from `cwd`
     would be. For tests of what a command does, not of its process (signals, imports before torch): a subprocess
-    pays about 5 s of imports (torch, Lightning) for each run."""
+    that trains pays about 8 s of imports (torch, Lightning) first."""
 
     def run(module: str, args: list[str], cwd: Path) -> Ran:
         import torch
