@@ -32,7 +32,6 @@
 
 # %%
 # ruff: noqa: E402  (each cell imports what it introduces, where a student reads it)
-import json
 import os
 import tempfile
 import time
@@ -365,11 +364,18 @@ plt.show()
 # next cell reads its report; otherwise it trains small versions here (LeNet-5 from above, APS and p4).
 
 # %%
+from cnnexp.readers import UnreadableFile, read_claims
+
+
 def claims_report():
     """The newest claims.json under CLAIMS_DIR with C18 and C19v2 in it (MNIST first), or None."""
     reports = sorted(CLAIMS_DIR.glob("*/*/claims.json"), key=lambda p: (p.parts[-3] != "mnist", -p.stat().st_mtime))
     for path in reports:
-        result = json.loads(path.read_text())
+        try:
+            result = read_claims(path)
+        except UnreadableFile as e:  # a damaged report is passed over, the next one read
+            print(e)
+            continue
         by_id = {c["id"]: c for c in result["claims"]}
         if {"C18", "C19v2"} <= set(by_id):
             return path, result, by_id
@@ -465,19 +471,13 @@ if not report:
 # trained ones as recorded in the repository from a long run (`docs/claims/mnist-long.json`).
 
 # %%
+from cnnexp.claims.report import current_records
+
 COLORS = {"HOLDS": "#d4edda", "HOLDS WITH A CORRECTION": "#fff3cd", "REFUTED": "#f8d7da", "INCONCLUSIVE": "#e2e3e5"}
-
-
-
-def latest(records):
-    """The records no later version replaces (a corrected claim, e.g. C03v2, replaces C03)."""
-    old = {r.get("replaces") for r in records}
-    return [r for r in records if r["id"] not in old]
-
 
 if report:
     rows = [{"claim": c["id"], "title": c["title"], "verdict": c["verdict"], "key number": c["key"],
-             "source": f"cnnexp-claims, profile {result['profile']}"} for c in latest(result["claims"])]
+             "source": f"cnnexp-claims, profile {result['profile']}"} for c in current_records(result["claims"])]
 else:
     closed_form = [i for i, c in current(CLAIMS).items() if not c.trains and not c.reads_data]
     for claim_id in closed_form:  # the ones sections 1-2 did not check yet
@@ -487,10 +487,10 @@ else:
              "source": "computed now"} for i in closed_form]
     recorded = ROOT / "docs" / "claims" / "mnist-long.json"
     if recorded.is_file():
-        long_run = json.loads(recorded.read_text())
+        long_run = read_claims(recorded)
         rows += [{"claim": c["id"], "title": c["title"], "verdict": c["verdict"], "key number": c["key"],
                   "source": f"recorded: profile {long_run['profile']}, {long_run['date'][:10]}"}
-                 for c in latest(long_run["claims"]) if c["id"] not in closed_form]
+                 for c in current_records(long_run["claims"]) if c["id"] not in closed_form]
 table = pd.DataFrame(rows).set_index("claim")
 table.style.map(lambda v: f"background-color: {COLORS.get(v, 'white')}", subset=["verdict"])
 

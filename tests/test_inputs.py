@@ -1,6 +1,6 @@
 """Every file kind a command reads back, corrupted each way, through each command that reads it; then the inputs
 of each command that the other test files do not reach (docs/reference.md, "Bad input": the matrix). The
-commands run in this process (each subprocess would pay ~5 s of imports); a refusal is exit status 2 and one
+commands run in this process (conftest.cli: a subprocess would pay ~8 s of imports); a refusal is exit status 2 and one
 line, a skip keeps every other job's row, and no file read is changed."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import csv
 import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from cnnexp.readers import (
     read_settings,
     read_trial,
 )
+from tests.conftest import Ran
 from tests.test_sweeps import fake_job
 
 GOOD = {  # what cnnexp (or Hydra, or Lightning) writes, per kind: (reader, file name, content)
@@ -143,31 +143,22 @@ def test_hparams_experiment_leaves_out_a_corrupted_run_in_one_line(tmp_path, cap
     assert list(root.glob("events.out.tfevents.*"))
 
 
-def refused(capsys, main, argv: list[str], monkeypatch=None) -> str:
-    """`main` run as `argv` (sys.argv when it takes none): exit status 2, one line, no traceback; that line."""
-    if monkeypatch is not None:
-        monkeypatch.setattr(sys, "argv", argv)
-    with pytest.raises(SystemExit) as e:
-        main() if monkeypatch is not None else main(argv)
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and "Traceback" not in err, err[-2000:]
-    (line,) = err.strip().splitlines()
+def refused(proc: Ran) -> str:
+    """A command's refusal (run by conftest.cli): exit status 2, one line, no traceback; that line."""
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
     return line
 
 
 @pytest.mark.parametrize("how", ["truncated", "wrong schema", "binary"])
-def test_resume_refuses_a_finished_run_whose_metrics_are_corrupted_and_leaves_it(tmp_path, capsys, monkeypatch,
-                                                                                 data_dir, how):
+def test_resume_refuses_a_finished_run_whose_metrics_are_corrupted_and_leaves_it(tmp_path, cli, data_dir, how):
     """Its result cannot be returned, and training again would overwrite a finished run: refused, unchanged."""
-    from cnnexp.cli.train import main
-
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     data, why = corrupted("metrics", how)
     (run_dir / "metrics.json").write_bytes(data)
-    monkeypatch.chdir(tmp_path)
-    line = refused(capsys, main, ["cnnexp-train", "resume=true", f"hydra.run.dir={run_dir}",
-                                  f"paths.data_dir={data_dir}"], monkeypatch)
+    line = refused(cli("cnnexp.cli.train", ["resume=true", f"hydra.run.dir={run_dir}", f"paths.data_dir={data_dir}"],
+                       tmp_path))
     assert line == f"cnnexp-train: error: {run_dir / 'metrics.json'} {why}"
     assert (run_dir / "metrics.json").read_bytes() == data and not (run_dir / "checkpoints").exists()
 
@@ -177,12 +168,11 @@ def test_resume_refuses_a_finished_run_whose_metrics_are_corrupted_and_leaves_it
     ("invariance.json", b'{"protocol": {"schema": 2}}\n', "is from another version (schema 2, this one reads 3)"),
     ("invariance.json", b"", "is empty"),
 ])
-def test_claims_refuse_a_corrupted_cached_training_before_any_training(tmp_path, capsys, monkeypatch, data_dir, name,
+def test_claims_refuse_a_corrupted_cached_training_before_any_training(tmp_path, cli, monkeypatch, data_dir, name,
                                                                        content, why):
     """A cached training changed after its atomic write is damage to show: refused, naming the dir to delete."""
     from cnnexp.claims import trainings
     from cnnexp.claims.families import all_claims
-    from cnnexp.cli.claims import main
 
     monkeypatch.setattr(trainings, "run_key", lambda arm, seed, overrides: f"{arm}_seed{seed}")  # a known dir
     arm = all_claims()["C11"].arms[0][0]
@@ -191,9 +181,8 @@ def test_claims_refuse_a_corrupted_cached_training_before_any_training(tmp_path,
     (cached / "metrics.json").write_text('{"val/acc_best": 0.9}\n')
     (cached / name).write_bytes(content)
     before = {p: p.read_bytes() for p in cached.parent.rglob("*") if p.is_file()}
-    monkeypatch.chdir(tmp_path)
-    line = refused(capsys, main, ["cnnexp-claims", "claims=[C11]", f"hydra.run.dir={tmp_path / 'claims'}",
-                                  f"paths.data_dir={data_dir}"], monkeypatch)
+    line = refused(cli("cnnexp.cli.claims", ["claims=[C11]", f"hydra.run.dir={tmp_path / 'claims'}",
+                                            f"paths.data_dir={data_dir}"], tmp_path))
     assert line == f"cnnexp-claims: error: {cached / name} {why}: delete {cached} to train it again"
     assert {p: p.read_bytes() for p in cached.parent.rglob("*") if p.is_file()} == before, "nothing trained"
 
@@ -213,13 +202,11 @@ def test_a_corrupted_budget_comparison_is_left_out_in_one_line(tmp_path, caplog)
     (bytes(range(128, 256)), "its last line is cut off"),
     (None, "IsADirectoryError"),
 ])
-def test_tune_refuses_to_continue_a_study_whose_journal_is_corrupted(tmp_path, capsys, data_dir, content, why):
-    from cnnexp.cli.tune import main
-
+def test_tune_refuses_to_continue_a_study_whose_journal_is_corrupted(tmp_path, cli, data_dir, content, why):
     journal = tmp_path / "t.journal"
     journal.mkdir() if content is None else journal.write_bytes(content)
-    line = refused(capsys, main, ["tune.n_trials=1", f"tune.storage={journal}", f"paths.data_dir={data_dir}",
-                                  f"paths.log_dir={tmp_path / 'logs'}"])
+    line = refused(cli("cnnexp.cli.tune", ["tune.n_trials=1", f"tune.storage={journal}", f"paths.data_dir={data_dir}",
+                                          f"paths.log_dir={tmp_path / 'logs'}"], tmp_path))
     # "written": Optuna reads a journal lazily, the first read can be the study's first write
     assert re.match(rf"cnnexp-tune: error: tune.storage={journal}: cannot be (opened|written): {why}", line), line
     assert content is None or journal.read_bytes() == content
@@ -243,35 +230,24 @@ OVERRIDES = [
 
 
 @pytest.mark.parametrize("command,args,fragment", OVERRIDES, ids=[" ".join(a) for _, a, _ in OVERRIDES])
-def test_a_null_or_unknown_group_option_is_refused_with_the_options(tmp_path, capsys, monkeypatch, command, args,
-                                                                  fragment):
-    import importlib
-
-    main = importlib.import_module(f"cnnexp.cli.{command}").main
-    monkeypatch.chdir(tmp_path)
-    line = refused(capsys, main, [f"cnnexp-{command}", *args], monkeypatch)
+def test_a_null_or_unknown_group_option_is_refused_with_the_options(tmp_path, cli, command, args, fragment):
+    line = refused(cli(f"cnnexp.cli.{command}", args, tmp_path))
     assert line.startswith(f"cnnexp-{command}: error: ") and fragment in line, line
     assert not list(tmp_path.iterdir()), "nothing written"
 
 
-def test_tune_refuses_a_null_group(tmp_path, capsys, monkeypatch):
-    from cnnexp.cli.tune import main
-
-    monkeypatch.chdir(tmp_path)
-    assert f"model=null: {GROUP} 'model': " in refused(capsys, main, ["model=null"])
+def test_tune_refuses_a_null_group(tmp_path, cli):
+    assert f"model=null: {GROUP} 'model': " in refused(cli("cnnexp.cli.tune", ["model=null"], tmp_path))
 
 
-def test_eval_refuses_a_directory_as_checkpoint(tmp_path, capsys, monkeypatch):
-    from cnnexp.cli.eval import main
-
-    monkeypatch.chdir(tmp_path)
-    line = refused(capsys, main, ["cnnexp-eval", f"ckpt_path={tmp_path}"], monkeypatch)
+def test_eval_refuses_a_directory_as_checkpoint(tmp_path, cli):
+    line = refused(cli("cnnexp.cli.eval", [f"ckpt_path={tmp_path}"], tmp_path))
     assert line == f"cnnexp-eval: error: ckpt_path={tmp_path}: no such file"
 
 
 @pytest.mark.parametrize("case", ["missing", "a file", "empty", "not writable", "summary.csv a directory",
                                   "a job's log a directory"])
-def test_report_input_matrix(tmp_path, capsys, monkeypatch, case):
+def test_report_input_matrix(tmp_path, cli, monkeypatch, case):
     from cnnexp.cli.report import main
 
     root = tmp_path / "sweep"
@@ -295,20 +271,14 @@ def test_report_input_matrix(tmp_path, capsys, monkeypatch, case):
                 "empty": f"{root}: no runs found (no .hydra/overrides.yaml below it)",
                 "not writable": f"{root} is not writable: the summary is written into it",
                 "summary.csv a directory": f"cannot write {root / 'summary.csv'}: Is a directory"}[case]
-    assert refused(capsys, main, [str(root)]) == f"cnnexp-report: error: {expected}"
+    assert refused(cli("cnnexp.cli.report", [str(root)], tmp_path)) == f"cnnexp-report: error: {expected}"
 
 
 @pytest.mark.parametrize("command,args", [("eval", ["ckpt_path=x.ckpt"]), ("claims", []), ("tune", [])])
-def test_an_output_dir_through_a_file_is_refused_by_every_command(tmp_path, capsys, monkeypatch, command, args):
+def test_an_output_dir_through_a_file_is_refused_by_every_command(tmp_path, cli, command, args):
     """cnnexp-train's case: tests/test_bad_inputs.py."""
-    import importlib
-
-    main = importlib.import_module(f"cnnexp.cli.{command}").main
     (tmp_path / "afile").write_text("not a dir")
-    monkeypatch.chdir(tmp_path)
-    argv = [*args, f"paths.log_dir={tmp_path / 'afile' / 'out'}"]
-    line = refused(capsys, main, argv) if command == "tune" else refused(capsys, main, [f"cnnexp-{command}", *argv],
-                                                                         monkeypatch)
+    line = refused(cli(f"cnnexp.cli.{command}", [*args, f"paths.log_dir={tmp_path / 'afile' / 'out'}"], tmp_path))
     assert line.startswith(f"cnnexp-{command}: error: output dir ") and \
         line.endswith(f"cannot be created, {tmp_path / 'afile'} is a file (set paths.log_dir)"), line
     assert (tmp_path / "afile").read_text() == "not a dir" and sorted(tmp_path.iterdir()) == [tmp_path / "afile"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
@@ -36,14 +36,25 @@ def is_group(key: str) -> bool:
     return "/" in key or (Path(CONF_DIR) / key).is_dir()
 
 
-def compose(config_name: str, overrides: Sequence[str] = (), return_hydra_config: bool = False) -> DictConfig:
-    """`config_name` with `overrides`, composed as its command would compose it.
-
-    Inside a command Hydra is already initialised on CONF_DIR; tests, benchmarks and scripts are not.
-    """
+@contextmanager
+def on_conf() -> Iterator[None]:
+    """Hydra initialised on CONF_DIR for the block: inside a command it already is; tests, benchmarks and scripts
+    are not."""
     ready = GlobalHydra.instance().is_initialized()
     with nullcontext() if ready else initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
+        yield
+
+
+def compose(config_name: str, overrides: Sequence[str] = (), return_hydra_config: bool = False) -> DictConfig:
+    """`config_name` with `overrides`, composed as its command would compose it."""
+    with on_conf():
         return hydra_compose(config_name, overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
+def group_options(group: str) -> list[str]:
+    """A config group's options as Hydra finds them (conf/ and the plugins' groups, e.g. hydra/launcher)."""
+    with on_conf():
+        return GlobalHydra.instance().config_loader().get_group_options(group)
 
 
 def in_sweep() -> bool:

@@ -142,10 +142,16 @@ def vocabulary() -> list[str]:
             f"earlier verdict stays beside it (section *{EARLIER}*).", ""]
 
 
+def current_records(records: list[dict]) -> list[dict]:
+    """The records of a claims.json that no later version replaces: the ones whose verdicts count."""
+    replaced = {r.get("replaces") for r in records}
+    return [r for r in records if r["id"] not in replaced]
+
+
 def markdown(result: dict) -> str:
     records = {r["id"]: r for r in result["claims"]}
     replaced = {r["replaces"]: r["id"] for r in result["claims"] if r.get("replaces")}
-    latest = [r for r in result["claims"] if r["id"] not in replaced]
+    latest = current_records(result["claims"])
     counts = {v: sum(r["verdict"] == v for r in latest) for v in MARK}
     t = result["trainings"]
     head = [f"# The lecture's claims, checked on {result['dataset']} (profile `{result['profile']}`)", "",

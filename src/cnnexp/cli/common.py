@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hydra import initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException, OverrideParseException
@@ -21,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from cnnexp.config import CONF_DIR, compose, in_sweep, is_group, start_command
+from cnnexp.config import compose, group_options, in_sweep, is_group, start_command
 from cnnexp.errors import USER_ERRORS, ConfigError, Interrupted
 from cnnexp.runtime import keep_freed_memory
 from cnnexp.sweeps.points import check_sweep
@@ -96,18 +94,12 @@ def check_overrides(config_name: str, command: str, argv: list[str],
         fail(command, str(e))
 
 
-def group_options(group: str) -> str:
-    """A config group's options as Hydra finds them (conf/ and the plugins' groups, e.g. hydra/launcher)."""
-    with initialize_config_dir(version_base="1.3", config_dir=CONF_DIR):
-        return "; ".join(GlobalHydra.instance().config_loader().get_group_options(group))
-
-
 def check_no_null_group(parsed: list[Override]) -> None:
     """`logger=null`: Hydra takes only an option's name for a group and would end in a ValueError's traceback."""
     for o in parsed:
         if is_group(o.key_or_group) and not o.is_delete() and None in _leaves(o.value()):
             raise ConfigError(f"{o.input_line}: a config group takes an option, not null; available options in "
-                              f"'{o.key_or_group}': {group_options(o.key_or_group)}")
+                              f"'{o.key_or_group}': {'; '.join(group_options(o.key_or_group))}")
 
 
 def _leaves(value: Any) -> list[Any]:
@@ -120,7 +112,7 @@ def with_options(message: str) -> str:
     """Hydra lists a group's options when `group=nonesuch`, not when a list names it (`logger=[csv,nonesuch]`)."""
     missing = re.search(r"Could not load '(.+)/[^/']+'", message)
     if missing and "available options" not in message:
-        return f"{message.rstrip('.')}; available options in '{missing[1]}': {group_options(missing[1])}"
+        return f"{message.rstrip('.')}; available options in '{missing[1]}': {'; '.join(group_options(missing[1]))}"
     return message
 
 
