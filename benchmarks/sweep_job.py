@@ -115,7 +115,7 @@ def main() -> None:
             print(f"round {r + 1}, {side}: {split['wall']:.1f} s ({fmt(split)})", flush=True)
         for side, extra in (("before", BEFORE), ("now", [])) if args.whole_sweep else ():
             wall, jobs = run_sweep([*extra, *args.set], args.data_dir)
-            walls[f"sweep {side}"] = [*walls.get(f"sweep {side}", []), wall]
+            walls.setdefault(f"sweep {side}", []).append(wall)
             suite = statistics.mean(j["inv/suite_s"] for j in jobs)
             print(f"round {r + 1}, README sweep {side}: {wall:.1f} s for 4 jobs (per job: fit "
                   f"{statistics.mean(j['time/fit_s'] for j in jobs):.1f} s, suite {suite:.1f} s)", flush=True)

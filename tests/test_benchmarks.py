@@ -26,7 +26,7 @@ def test_train_speed_interleaves_equal_work_and_prints_both_ratios(data_dir):
     out = run("train_speed.py", "--rounds", "1", "--epochs", "2", "--segment", "3", "--train-size", "1000",
               "--data-dir", str(data_dir))
     for side in ("bare Lightning", "cnnexp"):
-        assert re.search(rf"round 1: {side} [\d,]+ img/s, hand-written naive [\d,]+ img/s \(ratio \d\.\d{{3}}\), "
+        assert re.search(rf"round 1: {side} [\d,]+ img/s, hand-written naive [\d,]+ img/s \(ratio \d+\.\d{{3}}\), "
                          r"hand-written channels_last [\d,]+ img/s \(ratio \d+\.\d{3}\)", out), out
     assert re.search(r"median ratio to the naive hand-written loop .*: bare Lightning \d+\.\d{3}, "
                      r"cnnexp \d+\.\d{3} \(target >= 1.0\)", out), out
