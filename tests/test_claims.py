@@ -292,6 +292,7 @@ def check_lecture_claims(out: Path, result: dict) -> None:
     assert "| [C10v2](#c10v2) |" in report and "| [C10](#c10) |" not in report  # earlier versions: no row
     c14 = next(c for c in result["claims"] if c["id"] == "C14v2")["evidence"]
     assert c14["pgd_steps"] == 10 and len(c14["drop_points"]["cnn"]["pgd_drop"]["seeds"]) == 3
+    assert c14["images"] == 300  # the profile's curve images, fewer than PGD's 2,000
     from tbparse import SummaryReader
 
     text = SummaryReader(str(out / "tensorboard")).text

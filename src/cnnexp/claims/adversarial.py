@@ -73,7 +73,8 @@ def judge_attack(m: dict) -> dict[str, Part]:
     lecture="Sec. 4: '...This is why CNNs can still be sensitive to small perturbations and even adversarial "
             "examples, despite using convolution and pooling.'",
     method=f"LeNet-5 and the 784-300-10 MLP, each at its own recipe, no augmentation. On the first {PGD_IMAGES:,} "
-           f"official test images: projected gradient descent in pixel space ({PGD_STEPS} signed-gradient steps of "
+           f"official test images (or the invariance curves' images, if fewer): projected gradient descent in "
+           f"pixel space ({PGD_STEPS} signed-gradient steps of "
            f"2.5ε/{PGD_STEPS}, projected to the L∞ ball of ε = {EPSILON} and to [0, 1]; an image counts as attacked "
            "if any step misclassifies it), beside C14's one-step FGSM. Every figure is a lower bound on "
            "vulnerability: a stronger attack can only turn more images.",
@@ -87,8 +88,9 @@ def judge_attack(m: dict) -> dict[str, Part]:
 )
 def pgd(ctx: Context) -> Outcome:
     test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
-    images, labels = test.images[:PGD_IMAGES], test.labels[:PGD_IMAGES]
     arms = {"cnn": ctx.runs.get(*BASELINE), "mlp": ctx.runs.get(*MLP)}
+    n = min(PGD_IMAGES, *(run.curve_images for runs in arms.values() for run in runs))
+    images, labels = test.images[:n], test.labels[:n]
     measures = {n: {"pgd_drop": [pgd_drop(r, images, labels) for r in runs],
                     "fgsm_drop": per_seed(runs, lambda run: acc_at(run, "fgsm", 0.0) - acc_at(run, "fgsm", EPSILON))}
                 for n, runs in arms.items()}

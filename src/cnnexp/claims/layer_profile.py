@@ -24,8 +24,10 @@ from cnnexp.stats import t_interval
 from cnnexp.training.checkpoint import load_classifier
 
 SECTION = "Where invariance comes from (beyond the lecture)"
-# The profile every claim here reads: the first 500 official test images, the suite's default grid.
+# The profile every claim here reads: the first 500 official test images (fewer where a profile's invariance curves
+# measure fewer: the untrained nets are profiled on those), the suite's default grid.
 GRID = {"images": 500, "shifts": [1, 2, 3, 4], "rotations": [15, 45, 90], "scales": [0.9, 1.1]}
+IMAGES = f"the first {GRID['images']} official test images (or the invariance curves' images, if fewer)"
 SMALL = "shift 1 px zero"  # a small shift: 1 px of the input canvas, background filling in
 MOVES = 0.05  # equivariance below this: the map moves with its input (a border column aside)
 CHANGES, BARELY = 0.3, 0.1  # invariance above 0.3: the map changes by a third of its norm; below 0.1: nearly invariant
@@ -40,7 +42,7 @@ def trained_profiles(ctx: Context, arm) -> list[Profile]:
     key = ("trained", arm[0])
     if key not in ctx.measured:
         test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
-        ctx.measured[key] = [layer_profile(load_classifier(run.tested).eval(), test.images, GRID)
+        ctx.measured[key] = [layer_profile(load_classifier(run.tested).eval(), test.images[:run.curve_images], GRID)
                              for run in ctx.runs.get(*arm)]
     return ctx.measured[key]
 
@@ -105,7 +107,7 @@ def stretches(profiles: Sequence[Profile]) -> dict[str, list[float]]:
     lecture="Sec. 3, '\"Pooling\"': 'This introduces translation invariance'; Sec. 4: 'weight sharing and pooling make "
             "the network less sensitive to small shifts within a receptive field'.",
     method=f"The layer profile of LeNet-5 (max pooling, no augmentation, its recipe) at each seed's tested checkpoint, "
-           f"on the first {GRID['images']} official test images: for every layer, the invariance ||f(Tx) - f(x)|| / "
+           f"on {IMAGES}: for every layer, the invariance ||f(Tx) - f(x)|| / "
            "||f(x)|| and the equivariance ||f(Tx) - T'f(x)|| / ||f(x)|| (T' the same move at the layer's resolution) "
            "under a 1-px shift of the input canvas; a pooling layer's input (after the ReLU) is read apart "
            "(`s2.in`), so that a pooling's own gain is its input's distance less its output's. The same networks at "
@@ -155,7 +157,7 @@ def judge_c21(m: dict) -> dict[str, Part]:
     "C21", "The pooling type changes where invariance is gained",
     lecture="Sec. 3, '\"Pooling\"': 'Types of pooling: Max pooling ... Mean (average) pooling' and 'This introduces "
             "translation invariance'.",
-    method=f"The layer profile (as C20: 1-px shift, the first {GRID['images']} test images, each seed's tested "
+    method=f"The layer profile (as C20: 1-px shift, {IMAGES}, each seed's tested "
            "checkpoint) of LeNet-5 with max, average and blur pooling (Zhang 2019: a 3x3 binomial blur before the "
            "stride) and with none (a learned stride-2 convolution in its place), each at its own recipe. The gain of "
            "the first subsampling layer s2: its input's invariance distance less its output's. The same nets at "
@@ -228,8 +230,8 @@ def c22_measures(profiles: Sequence[Profile]) -> dict:
     "C22", "APS moves with every shift from its first stage on; its control only on the stride lattice",
     lecture="Sec. 4: 'CNNs provide only local / weak translation invariance: weight sharing and pooling make the "
             "network less sensitive to small shifts within a receptive field'.",
-    method=f"The layer profile under circular shifts of 1-4 px of the input canvas (the first {GRID['images']} test "
-           "images) of the APS net (circular padding, adaptive polyphase sampling, global average pooling; Chaman & "
+    method=f"The layer profile under circular shifts of 1-4 px of the input canvas ({IMAGES}) "
+           "of the APS net (circular padding, adaptive polyphase sampling, global average pooling; Chaman & "
            "Dokmanić 2021) and its control (the same net with max pooling: circular padding and GAP alone), each "
            "seed's tested checkpoint and at initialisation. Equivariance past an APS stage uses the best whole move "
            "per image (APS picks its own phase).",
@@ -274,8 +276,8 @@ def judge_c23(m: dict) -> dict[str, Part]:
     "C23", "p4's maps turn exactly with a quarter turn; invariance appears at the rotation pool",
     lecture="Sec. 4: 'CNNs are not inherently invariant to translation, rotation, or scale.'",
     method=f"The layer profile of the p4 net (group convolutions over the four quarter turns, max over rotations "
-           f"after C5; Cohen & Welling 2016) under an exact quarter turn of the input canvas (torch.rot90), on the "
-           f"first {GRID['images']} test images, each seed's tested checkpoint and at initialisation: the "
+           f"after C5; Cohen & Welling 2016) under an exact quarter turn of the input canvas (torch.rot90), on "
+           f"{IMAGES}, each seed's tested checkpoint and at initialisation: the "
            "equivariance of every map to the turned map with its four planes rolled (the best roll), the invariance "
            "of every layer.",
     rule=f"HOLDS if, trained and untrained, every map's quarter-turn equivariance is at most {EXACT:g}, f6's and the "
@@ -316,7 +318,7 @@ def judge_c24(m: dict) -> dict[str, Part]:
             "translation invariance (the same feature can be detected anywhere in the input).'",
     method=f"LeNet-5's first convolution c1 (the shared 5x5 kernels), in the layer profile of each seed's tested "
            f"checkpoint and at initialisation (the sharing is structural): under a 1-px shift of the input canvas "
-           f"(the first {GRID['images']} test images), its equivariance (the map moved 1 px) and its invariance (the "
+           f"({IMAGES}), its equivariance (the map moved 1 px) and its invariance (the "
            "map unmoved).",
     rule=f"The point, 'the same feature can be detected anywhere', is equivariance: it HOLDS if c1's equivariance is "
          f"below {MOVES} with 95% confidence over the trained and untrained seeds (REFUTED above). The word "

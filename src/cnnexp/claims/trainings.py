@@ -53,6 +53,11 @@ class Trained:
         (best,) = (self.dir / "checkpoints").glob("best-*.ckpt")
         return best
 
+    @property
+    def curve_images(self) -> int:
+        """How many official test images (the first ones) its invariance curves measured."""
+        return self.invariance["protocol"]["images"]
+
 
 def as_overrides(values: Mapping[str, Any], prefix: str = "") -> list[str]:
     """{"data": {"train_size": 500}} -> ["data.train_size=500"]: the profile's nested values as overrides."""
