@@ -40,6 +40,7 @@ TRAIN_OVERRIDES = [
     ("seed=-1", "seed=-1"),
     ("invariance.shift_mode=reflect", "invariance.shift_mode='reflect': must be one of zero, circular"),
     ("invariance.canvas=32", "invariance.canvas=32: must be one of image, input"),
+    ("invariance.figures=maybe", "invariance.figures='maybe': must be true or false"),
     ("invariance.rotate={start:10,stop:0,step:5}", "invariance.rotate={'start': 10, 'stop': 0, 'step': 5}: must be"),
     ("invariance.circular_shifts=[1.5]", "invariance.circular_shifts=[1.5]: must be a list of integers"),
     ("invariance.measures=[consistency,turns]",

@@ -233,7 +233,9 @@ def test_bad_claims_input_is_refused_before_any_training(tmp_path, data_dir, arg
 
 TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.train.data.val_size=500",
         "profile.train.trainer.max_epochs=1", "++profile.train.invariance.num_images=300",
-        "++profile.train.invariance.equivariance_images=20", "++profile.train.invariance.layers.images=100"]
+        "++profile.train.invariance.equivariance_images=20", "++profile.train.invariance.layers.images=100",
+        # No per-training figures: drawing them was half of a tiny training (the claims draw their own).
+        "++profile.train.invariance.figures=false"]
 # Eager evaluation: at 300 suite images a compile per model and worker costs more than it saves (the remedy
 # test, compiled: 285 s in the full suite, most graphs compiled cold; alone with them cached 78 s, eager 66 s).
 # tests/test_eval.py checks the compiled path's results, test_invariant_models.py that it keeps APS exact.
@@ -253,15 +255,16 @@ BEYOND = "claims=[C16v2,C17,C18,C19v2,C20,C22,C23,C24]"
 
 
 @pytest.mark.slow
-def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir):
+def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir, cli):
     """Every trained claim in one tiny run (the trainings they share are trained once), then again from the cache."""
     ids = ",".join(c.split("=[")[1].rstrip("]") for c in (LECTURE, BEYOND))
     out, result = tiny_claims(tmp_path, data_dir, f"claims=[{ids}]", EAGER)
     check_lecture_claims(out, result)
     check_remedy_claims(out, result)
     # From the cache: the lecture's 8 arms x 3 seeds, through the claims that judge them in seconds (C14v2's PGD and
-    # C21's layer profiles read the same arms as C14 and C10v2).
-    again = claims_cli(tmp_path, data_dir, "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14]", *TINY, EAGER)
+    # C21's layer profiles read the same arms as C14 and C10v2); in this process, as nothing trains.
+    again = cli("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={out}",
+                                      "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14]", *TINY, EAGER], tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     second = json.loads((out / "claims.json").read_text())
     assert second["trainings"]["trained"] == 0 and second["trainings"]["cached"] == 24
@@ -366,7 +369,9 @@ def check_remedy_claims(out: Path, result: dict) -> None:
     assert c24["verdict"] == HOLDS, c24
     assert len(claims["C20"]["evidence"]["c1_invariance"]) == 3 and "most at" in claims["C20"]["key"]
     assert "\n# Where invariance comes from (beyond the lecture)\n" in report
-    ladder = json.loads(next((out / "trainings").glob("ladder-aps_seed0_*/invariance.json")).read_text())
+    rung = next((out / "trainings").glob("ladder-aps_seed0_*"))
+    ladder = json.loads((rung / "invariance.json").read_text())
+    assert (rung / "invariance.csv").is_file() and not list(rung.glob("*.png"))  # invariance.figures=false
     assert "rotate" not in ladder and ladder["protocol"]["schema"] >= 2
     # What no claim reads of a rung is not computed; what C16, C17 and C19 read is.
     assert {"quarter_turns", "equivariance"}.isdisjoint(ladder)

@@ -114,7 +114,11 @@ def test_suite_files_follow_the_schema(tmp_path):
     rows = list(csv.DictReader((tmp_path / "invariance.csv").open()))
     assert {"family", "value", "metric", "number"} == set(rows[0])
     assert any(r["family"] == "rotate" and r["value"] == "45" and r["metric"] == "acc" for r in rows)
-    assert (tmp_path / "invariance.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "invariance.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "layers.png").is_file()
+    (tmp_path / "numbers").mkdir()
+    write_outputs(results, tmp_path / "numbers", figures=False)  # invariance.figures=false: the numbers alone
+    assert sorted(p.name for p in (tmp_path / "numbers").iterdir()) == ["invariance.csv", "invariance.json"]
+    assert (tmp_path / "numbers" / "invariance.json").read_text() == (tmp_path / "invariance.json").read_text()
 
 
 class Counting(Classifier):

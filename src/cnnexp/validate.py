@@ -256,6 +256,7 @@ def check_invariance(cfg: Mapping) -> None:
     _bool(cfg, "invariance.enabled")
     if not _get(cfg, "invariance.enabled"):
         return
+    _bool(cfg, "invariance.figures")
     choice(cfg, "invariance.shift_mode", SHIFT_MODES)
     choice(cfg, "invariance.canvas", CANVASES)
     integer(cfg, "invariance.num_images", 1, optional=True)

@@ -98,13 +98,16 @@ def _png(fig) -> bytes:
     return png.getvalue()
 
 
-def write_outputs(results: dict, run_dir: Path) -> None:
+def write_outputs(results: dict, run_dir: Path, figures: bool = True) -> None:
+    """invariance.json and .csv; with `figures`, invariance.png and layers.png too."""
     write_json(run_dir / "invariance.json", results)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["family", "value", "metric", "number"])
     writer.writerows(long_rows(results))
     atomic_write_bytes(run_dir / "invariance.csv", buf.getvalue().encode())
+    if not figures:
+        return
     atomic_write_bytes(run_dir / "invariance.png", _png(figure(results)))
     if "layers" in results:
         atomic_write_bytes(run_dir / "layers.png", _png(profile_figure(results["layers"])))

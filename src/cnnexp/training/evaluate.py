@@ -46,12 +46,13 @@ def assess(classifier: Classifier, test: tuple[torch.Tensor, torch.Tensor], conf
                 "params/trainable": count_parameters(classifier.net, trainable_only=True)}
     # The suite's untransformed predictions are the test's: computed once.
     results = run_suite(fast, images, labels, config["invariance"], logits) if config["invariance"]["enabled"] else None
+    figures = bool(results) and config["invariance"]["figures"]
     if results:
-        write_outputs(results, out_dir)
+        write_outputs(results, out_dir, figures)
         metrics |= results["summary"]
     for writer in writers:
         log_model(writer, classifier, images, step)
-        if results:
+        if figures:
             log_to_tensorboard(writer, results, out_dir)
     return metrics
 
