@@ -73,29 +73,34 @@ def test_killed_run_resumes_to_the_uninterrupted_result(whole, tmp_path, data_di
     assert_resumes_to(whole, killed, data_dir)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_stops_the_run_cleanly_and_resume_ends_as_if_uninterrupted(whole, tmp_path, data_dir, signum):
+def assert_stopped_cleanly(run_dir: Path, returncode: int, stderr: str, signum: int) -> None:
     from cnnexp.training.checkpoint import read_checkpoint
 
-    run_dir = tmp_path / "stopped"
-    proc = start_and_stop(data_dir, run_dir, signum)
-    assert proc.returncode == 128 + signum, proc.stderr[-2000:]
-    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("cnnexp-train")]
+    assert returncode == 128 + signum, stderr[-2000:]
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("cnnexp-train")]
     assert lines == [f"cnnexp-train: stopped by {signal.Signals(signum).name}; {run_dir}/checkpoints/last.ckpt holds "
-                     f"1 finished epoch(s) (step 125), intact: continue with resume=true"], proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
+                     f"1 finished epoch(s) (step 125), intact: continue with resume=true"], stderr[-2000:]
+    assert "Traceback" not in stderr
     assert read_checkpoint(run_dir / "checkpoints" / "last.ckpt")["epoch"] == 0
     assert not list(run_dir.rglob("*.tmp"))
-    if signum == signal.SIGTERM:  # the resume path is the same after either signal (and after SIGKILL)
-        assert_resumes_to(whole, run_dir, data_dir)
 
 
-def test_a_checkpoint_that_cannot_be_written_keeps_the_last_one_and_says_so(tmp_path, data_dir):
-    """A full disk, simulated with a file-size limit below a checkpoint's size (SIGXFSZ ignored: EFBIG)."""
+def test_sigterm_stops_the_run_cleanly_and_resume_ends_as_if_uninterrupted(whole, tmp_path, data_dir):
+    run_dir = tmp_path / "stopped"
+    proc = start_and_stop(data_dir, run_dir, signal.SIGTERM)
+    assert_stopped_cleanly(run_dir, proc.returncode, proc.stderr, signal.SIGTERM)
+    assert_resumes_to(whole, run_dir, data_dir)  # the same path after either signal (and after SIGKILL)
+
+
+def test_sigint_stops_the_run_cleanly_then_a_checkpoint_that_cannot_be_written_keeps_the_last_one(tmp_path,
+                                                                                                      data_dir):
+    """The stopped run, resumed on a full disk: simulated with a file-size limit below a checkpoint's size (SIGXFSZ
+    ignored: EFBIG)."""
     from cnnexp.training.checkpoint import read_checkpoint
 
     run_dir = tmp_path / "run"
-    start_and_stop(data_dir, run_dir, signal.SIGTERM)  # a run with one epoch's checkpoint, unfinished
+    proc = start_and_stop(data_dir, run_dir, signal.SIGINT)  # a run with one epoch's checkpoint, unfinished
+    assert_stopped_cleanly(run_dir, proc.returncode, proc.stderr, signal.SIGINT)
     last = run_dir / "checkpoints" / "last.ckpt"
     before, limit = last.read_bytes(), last.stat().st_size // 2
 
