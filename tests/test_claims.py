@@ -242,9 +242,11 @@ TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.tra
 EAGER = "profile.train.eval_compile=false"
 
 
-def tiny_claims(tmp_path: Path, data_dir: Path, *args: str) -> tuple[Path, dict]:
-    """cnnexp-claims on the tiny profile: its output dir and claims.json."""
-    proc = claims_cli(tmp_path, data_dir, *args, *TINY)
+def tiny_claims(tmp_path: Path, data_dir: Path, *args: str, cli=None) -> tuple[Path, dict]:
+    """cnnexp-claims on the tiny profile: its output dir and claims.json. With `cli` (conftest.cli) in this process
+    (where profile.workers=1 trains in the command's own), else in a subprocess."""
+    proc = (cli("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={tmp_path / 'claims'}", *args,
+                                      *TINY], tmp_path) if cli else claims_cli(tmp_path, data_dir, *args, *TINY))
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "claims"
     return out, json.loads((out / "claims.json").read_text())
@@ -317,11 +319,11 @@ def check_lecture_claims(out: Path, result: dict) -> None:
 
 
 @pytest.mark.slow
-def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fashion_dir):
-    # One training at a time (the profile's workers=2 path runs in the tests above); C13's two arms (LeNet-5 and
-    # the MLP) are the cheapest trained claim.
+def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fashion_dir, cli):
+    # One training at a time, in this process (the profile's workers=2 path runs in the tests above); C13's two arms
+    # (LeNet-5 and the MLP) are the cheapest trained claim.
     out, result = tiny_claims(tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C13,C15]", "profile.workers=1",
-                              EAGER)
+                              EAGER, cli=cli)
     assert result["dataset"] == "Fashion-MNIST"
     data = {c["id"]: c["data"] for c in result["claims"]}
     assert data["C04"].startswith("none") and data["C15"] == "Fashion-MNIST: its official test images"

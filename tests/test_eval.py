@@ -1,8 +1,6 @@
 """Checkpoints: cnnexp-eval reproduces a run, bad checkpoint files get a clear error."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -18,12 +16,11 @@ def trained(trained_run):
 
 
 @pytest.mark.slow
-def test_eval_reproduces_test_accuracy_and_runs_the_suite(trained, tmp_path, data_dir):
+def test_eval_reproduces_test_accuracy_and_runs_the_suite(trained, tmp_path, data_dir, cli):
     run, metrics = trained
     (ckpt,) = (run / "checkpoints").glob("best-*.ckpt")
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.eval", f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}",
-                           "invariance=quick", "invariance.num_images=300"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    proc = cli("cnnexp.cli.eval", [f"ckpt_path={ckpt}", f"paths.data_dir={data_dir}", "invariance=quick",
+                                   "invariance.num_images=300"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (out,) = (tmp_path / "outputs" / "eval" / "runs").iterdir()
     evaluated = json.loads((out / "metrics.json").read_text())

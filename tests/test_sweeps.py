@@ -35,10 +35,13 @@ def test_every_point_of_the_ladder_is_valid():
     assert len(points) == 15 and invalid_points("train", points) == []
 
 
-def sweep(tmp_path: Path, data_dir: Path, *args: str, stderr: list | None = None) -> Path:
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", "-m", *args, f"paths.data_dir={data_dir}",
-                           "data.train_size=500", "data.val_size=500", "trainer.max_epochs=1", "invariance=none"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+def sweep(tmp_path: Path, data_dir: Path, *args: str, stderr: list | None = None, cli=None) -> Path:
+    """A small cnnexp-train -m from `tmp_path`: its sweep dir. With `cli` (conftest.cli) in this process, as the
+    basic launcher runs its jobs in the command's own; without, in a subprocess (launchers that start processes)."""
+    argv = ["-m", *args, f"paths.data_dir={data_dir}", "data.train_size=500", "data.val_size=500",
+            "trainer.max_epochs=1", "invariance=none"]
+    proc = cli("cnnexp.cli.train", argv, tmp_path) if cli else subprocess.run(
+        [sys.executable, "-m", "cnnexp.cli.train", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     if stderr is not None:
         stderr.append(proc.stderr)
@@ -64,10 +67,10 @@ def test_joblib_sweep_then_report(tmp_path, data_dir):
 
 
 @pytest.mark.slow
-def test_invalid_points_are_listed_before_the_sweep_and_the_rest_run(tmp_path, data_dir):
+def test_invalid_points_are_listed_before_the_sweep_and_the_rest_run(tmp_path, data_dir, cli):
     # Kernel sizes 11 and 12 leave no pixels for LeNet-5's later layers; 3..10 fit.
     stderr = []
-    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=3,11,10,12", stderr=stderr)
+    sweep_dir = sweep(tmp_path, data_dir, "model.kernel_size=3,11,10,12", stderr=stderr, cli=cli)
     block = stderr[0][stderr[0].index("cnnexp-train: 2 of 4 sweep points are invalid"):].splitlines()
     assert block[1].startswith("  model.kernel_size=11: model: layer s4") and "layer c3" in block[2]
     report(sweep_dir)
@@ -90,15 +93,15 @@ def test_sweep_check_composes_presets_and_costs_no_torch():
 
 
 @pytest.mark.slow
-def test_resumed_sweep_skips_finished_jobs_and_continues_the_others(tmp_path, data_dir):
-    sweep_dir = sweep(tmp_path, data_dir, "model.pooling=max,avg")
+def test_resumed_sweep_skips_finished_jobs_and_continues_the_others(tmp_path, data_dir, cli):
+    sweep_dir = sweep(tmp_path, data_dir, "model.pooling=max,avg", cli=cli)
     done, cut = sorted(sweep_dir.glob("[0-9]*"))
     finished = (done / "metrics.json").read_bytes(), (done / "metrics.json").stat().st_mtime_ns
     (cut / "metrics.json").unlink()  # as if killed after its last checkpoint
     assert (cut / "checkpoints" / "last.ckpt").is_file()
     for run in tmp_path.glob("outputs/train/multiruns/*"):
         assert run == sweep_dir
-    sweep(tmp_path, data_dir, "model.pooling=max,avg", "resume=true", f"hydra.sweep.dir={sweep_dir}")
+    sweep(tmp_path, data_dir, "model.pooling=max,avg", "resume=true", f"hydra.sweep.dir={sweep_dir}", cli=cli)
     assert sorted(sweep_dir.glob("[0-9]*")) == [done, cut]  # the same job dirs, none added
     assert ((done / "metrics.json").read_bytes(), (done / "metrics.json").stat().st_mtime_ns) == finished
     assert "already finished" in (done / "train.log").read_text()

@@ -146,10 +146,9 @@ def test_other_models_train_and_report_their_size(train_cfg, model, params):
     assert metrics["test/acc"] > 0.2
 
 
-def test_cli_run_writes_its_own_dir(tmp_path, data_dir):
-    proc = subprocess.run(
-        [sys.executable, "-m", "cnnexp.cli.train", f"paths.data_dir={data_dir}", "data.train_size=500",
-         "trainer.max_epochs=1", *TINY], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+def test_cli_run_writes_its_own_dir(tmp_path, data_dir, cli):
+    proc = cli("cnnexp.cli.train", [f"paths.data_dir={data_dir}", "data.train_size=500", "trainer.max_epochs=1", *TINY],
+               tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (run,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
     assert (run / ".hydra" / "config.yaml").is_file() and (run / "metrics.json").is_file()
