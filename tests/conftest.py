@@ -96,26 +96,34 @@ class Ran:
     stderr: str
 
 
+def run_main(module: str, args: list[str], cwd: Path) -> int:
+    """A command's main() run in this process, as `python -m module *args` from `cwd` would run it: its exit status.
+    For what a command does, not what its process does (signals, imports before torch): a subprocess that trains
+    pays about 8 s of imports (torch, Lightning) first."""
+    import torch
+
+    main = importlib.import_module(module).main
+    threads = torch.get_num_threads()  # a job sets its own count (cnnexp.runtime.threads_per_job)
+    argv, where = sys.argv, os.getcwd()
+    sys.argv = [f"cnnexp-{module.rsplit('.', 1)[-1]}", *args]
+    os.chdir(cwd)
+    try:
+        main()
+        return 0
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally:
+        torch.set_num_threads(threads)
+        sys.argv = argv
+        os.chdir(where)
+
+
 @pytest.fixture
-def cli(monkeypatch, capsys) -> Callable[..., Ran]:
-    """`cli(module, args, cwd)`: a command's main() run in this process, as `python -m module *args` from `cwd`
-    would be. For tests of what a command does, not of its process (signals, imports before torch): a subprocess
-    that trains pays about 8 s of imports (torch, Lightning) first."""
+def cli(capsys) -> Callable[..., Ran]:
+    """`cli(module, args, cwd)`: run_main, with what the command printed."""
 
     def run(module: str, args: list[str], cwd: Path) -> Ran:
-        import torch
-
-        main = importlib.import_module(module).main
-        threads = torch.get_num_threads()  # a job sets its own count (cnnexp.runtime.threads_per_job)
-        monkeypatch.chdir(cwd)
-        monkeypatch.setattr(sys, "argv", [f"cnnexp-{module.rsplit('.', 1)[-1]}", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else int(e.code is not None)
-        finally:
-            torch.set_num_threads(threads)
+        code = run_main(module, args, cwd)
         out = capsys.readouterr()
         return Ran(code, out.out, out.err)
 
@@ -187,10 +195,12 @@ def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 90) -> Non
             time.sleep(0.5)
 
 
+SMALL = ["data.train_size=300", "data.val_size=300", "trainer.max_epochs=1", "invariance=quick",
+         "invariance.num_images=100"]
+
+
 def train(cwd, *overrides: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", *overrides, "data.train_size=300",
-                           "data.val_size=300", "trainer.max_epochs=1", "invariance=quick",
-                           "invariance.num_images=100"],
+    proc = subprocess.run([sys.executable, "-m", "cnnexp.cli.train", *overrides, *SMALL],
                           cwd=cwd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
@@ -204,10 +214,10 @@ def sweep_dir(tmp_path_factory, data_dir) -> Path:
         train(tmp_path, "-m", "hydra/launcher=joblib", "model.pooling=max,avg", "logger=many",
               f"paths.data_dir={data_dir}")
         (sweep_dir,) = (tmp_path / "outputs" / "train" / "multiruns").iterdir()
-        train(tmp_path, "model=mlp", f"paths.data_dir={data_dir}", f"hydra.run.dir={sweep_dir / 'mlp'}")
-        report = subprocess.run([sys.executable, "-m", "cnnexp.cli.report", str(sweep_dir)], capture_output=True,
-                                text=True)
-        assert report.returncode == 0, report.stderr[-2000:]
+        # In this process: the command, not its process, is what the tests read.
+        assert run_main("cnnexp.cli.train", ["model=mlp", f"paths.data_dir={data_dir}",
+                                             f"hydra.run.dir={sweep_dir / 'mlp'}", *SMALL], tmp_path) == 0
+        assert run_main("cnnexp.cli.report", [str(sweep_dir)], tmp_path) == 0
 
     (found,) = (built_once(tmp_path_factory, "tb-sweep", build) / "outputs" / "train" / "multiruns").iterdir()
     return found
