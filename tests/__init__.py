@@ -2,8 +2,8 @@
 
 The suite runs two workers and their commands' subprocesses on this machine's two cores, so torch's OpenMP
 threads mostly wait for a core. libgomp's default lets a waiting thread spin, burning the core another process
-needs (a LeNet-5 forward loop beside one busy process: 12.1 CPU-s spinning, 5.0 passive, for the same work).
-Set here, before any import loads torch and with it libgomp; the subprocesses inherit it.
+needs (benchmarks/README.md, "The test suite"). Set here, before any import loads torch and with it libgomp;
+the subprocesses inherit it.
 """
 
 import os
