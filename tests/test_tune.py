@@ -122,8 +122,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_dashboard_command_it_prints_serves_the_study_on_localhost(tmp_path, data_dir):
-    proc = tune(tmp_path, data_dir, "tune.n_trials=0", "tune.study_name=shown")  # creates the study, trains nothing
+def test_the_dashboard_command_it_prints_serves_the_study_on_localhost(tmp_path, data_dir, cli):
+    # Creates the study and trains nothing: no worker starts, so the command runs in this process.
+    proc = cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, "tune.n_trials=0", "tune.study_name=shown"],
+               tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (line,) = [ln for ln in proc.stdout.splitlines() if "dashboard: " in ln]
     command = shlex.split(line.split("dashboard: ", 1)[1].split("  (")[0])
@@ -176,12 +178,16 @@ def test_bad_search_space_or_storage_is_one_line_and_writes_nothing(tmp_path, da
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["made", "t.journal"]
 
 
-def test_a_study_of_that_name_with_another_metric_or_direction_is_refused(tmp_path, data_dir):
-    created = tune(tmp_path, data_dir, "tune.n_trials=0", "tune.storage=t.journal")
+def test_a_study_of_that_name_with_another_metric_or_direction_is_refused(tmp_path, data_dir, cli):
+    # The command's front alone (no worker starts), in this process.
+    def front(*args: str):
+        return cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, "tune.storage=t.journal", *args], tmp_path)
+
+    created = front("tune.n_trials=0")
     assert created.returncode == 0, created.stderr[-3000:]
     before = (tmp_path / "t.journal").read_bytes()
     for other in (["tune.direction=minimize"], ["optimized_metric=throughput/train_img_s", "tune/pruner=none"]):
-        proc = tune(tmp_path, data_dir, "tune.n_trials=1", "tune.storage=t.journal", *other)
+        proc = front("tune.n_trials=1", *other)
         assert proc.returncode == 2, proc.stderr[-3000:]
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith("cnnexp-tune: error: tune.study_name=lenet5: the study in ") and \
