@@ -53,17 +53,26 @@ def exclusive(lock_file: Path):
         yield
 
 
-@pytest.fixture(autouse=True)
-def logging_restored():
-    """Every logger's handlers as they were before the test: a command run in-process (Hydra configures logging)
-    would leave handlers writing to this test's captured streams, closed when a later test logs to them."""
+@contextlib.contextmanager
+def logging_kept():
+    """Every logger's handlers and level as they were before the block: a command run in-process (Hydra configures
+    logging) would leave handlers writing to its run's train.log and to captured streams closed by then."""
     loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values()
                                       if isinstance(lg, logging.Logger))]
     before = {lg: (lg.handlers[:], lg.level, lg.disabled, lg.propagate) for lg in loggers}
-    yield
-    for lg, (handlers, level, disabled, propagate) in before.items():
-        lg.handlers[:], lg.disabled, lg.propagate = handlers, disabled, propagate
-        lg.setLevel(level)  # and clears the loggers' cached levels
+    try:
+        yield
+    finally:
+        for lg, (handlers, level, disabled, propagate) in before.items():
+            lg.handlers[:], lg.disabled, lg.propagate = handlers, disabled, propagate
+            lg.setLevel(level)  # and clears the loggers' cached levels
+
+
+@pytest.fixture(autouse=True)
+def logging_restored():
+    """Logging as it was before the test (logging_kept), whatever the test ran in this process."""
+    with logging_kept():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -105,17 +114,18 @@ def run_main(module: str, args: list[str], cwd: Path) -> int:
     main = importlib.import_module(module).main
     threads = torch.get_num_threads()  # a job sets its own count (cnnexp.runtime.threads_per_job)
     argv, where = sys.argv, os.getcwd()
-    sys.argv = [f"cnnexp-{module.rsplit('.', 1)[-1]}", *args]
-    os.chdir(cwd)
-    try:
-        main()
-        return 0
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else int(e.code is not None)
-    finally:
-        torch.set_num_threads(threads)
-        sys.argv = argv
-        os.chdir(where)
+    with logging_kept():  # a session fixture's command too, which no test's logging_restored sees
+        try:
+            os.chdir(cwd)
+            sys.argv = [f"cnnexp-{module.rsplit('.', 1)[-1]}", *args]
+            main()
+            return 0
+        except SystemExit as e:
+            return e.code if isinstance(e.code, int) else int(e.code is not None)
+        finally:
+            torch.set_num_threads(threads)
+            sys.argv = argv
+            os.chdir(where)
 
 
 @pytest.fixture

@@ -374,6 +374,11 @@ def check_remedy_claims(out: Path, result: dict) -> None:
     rung = next((out / "trainings").glob("ladder-aps_seed0_*"))
     ladder = json.loads((rung / "invariance.json").read_text())
     assert (rung / "invariance.csv").is_file() and not list(rung.glob("*.png"))  # invariance.figures=false
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "tensorboard" / "ladder-aps" / "seed0"))
+    events.Reload()
+    assert "test/acc" in events.Tags()["scalars"] and not [t for t in events.Tags()["images"] if "invariance" in t]
     assert "rotate" not in ladder and ladder["protocol"]["schema"] >= 2
     # What no claim reads of a rung is not computed; what C16, C17 and C19 read is.
     assert {"quarter_turns", "equivariance"}.isdisjoint(ladder)

@@ -89,8 +89,8 @@ def judge_attack(m: dict) -> dict[str, Part]:
 def pgd(ctx: Context) -> Outcome:
     test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
     arms = {"cnn": ctx.runs.get(*BASELINE), "mlp": ctx.runs.get(*MLP)}
-    n = min(PGD_IMAGES, *(run.curve_images for runs in arms.values() for run in runs))
-    images, labels = test.images[:n], test.labels[:n]
+    count = min(PGD_IMAGES, *(run.curve_images for runs in arms.values() for run in runs))
+    images, labels = test.images[:count], test.labels[:count]
     measures = {n: {"pgd_drop": [pgd_drop(r, images, labels) for r in runs],
                     "fgsm_drop": per_seed(runs, lambda run: acc_at(run, "fgsm", 0.0) - acc_at(run, "fgsm", EPSILON))}
                 for n, runs in arms.items()}

@@ -155,7 +155,7 @@ class Runs:
     def curve_images(self) -> int | None:
         """How many official test images the invariance curves of these runs used."""
         runs = [r for done in self._done.values() for r in done if r.invariance]
-        return runs[0].invariance["protocol"]["images"] if runs else None
+        return runs[0].curve_images if runs else None
 
     def get(self, arm: str, overrides: Sequence[str]) -> list[Trained]:
         """The runs of `arm` for every seed, training the ones not in the cache."""

@@ -21,7 +21,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 from cnnexp.hparams import HParamValue
 
-# The suite's files an MLflow run keeps as artifacts (layers.png only where the layer profile was measured).
+# The suite's files an MLflow run keeps as artifacts, those it wrote (the PNGs with invariance.figures, layers.png
+# where the layer profile was measured).
 ARTIFACTS = ("invariance.json", "invariance.png", "layers.png")
 # In paths.log_dir, beside the MLflow store (conf/logger/mlflow.yaml).
 MLFLOW_LOCK = ".mlflow.lock"
