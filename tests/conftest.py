@@ -140,6 +140,21 @@ def cli(capsys) -> Callable[..., Ran]:
     return run
 
 
+def command(module: str, args: list[str], cwd: Path, cli: Callable[..., Ran] | None = None):
+    """`python -m module *args` from `cwd`: in this process with `cli` (the fixture), else in a subprocess (for
+    launchers and workers that start processes of their own). Either answers returncode, stdout and stderr."""
+    if cli:
+        return cli(module, args, cwd)
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+def refused(proc) -> str:
+    """A command's refusal: exit status 2, one line, no traceback; that line."""
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    return line
+
+
 def as_from_a_terminal() -> None:
     """A subprocess's preexec_fn: SIGINT handled as in a shell's foreground job (a background job, as a CI
     runner may be, ignores it, and a signal the process was started to ignore stays ignored)."""

@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from cnnexp.claims.registry import Context, current
 from cnnexp.claims.report import MARK
 from cnnexp.claims.trainings import Runs, Trained, as_overrides
 from cnnexp.claims.verdict import HOLDS, INCONCLUSIVE, REFUTED, combine, greater
+from tests.conftest import command, refused
 
 CLAIMS = all_claims()
 
@@ -210,10 +209,10 @@ def test_profile_values_become_train_overrides():
                         ) == ["data.train_size=500", "trainer.max_epochs=1", "invariance.fgsm=[0.0, 0.1]"]
 
 
-def claims_cli(tmp_path: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cnnexp.cli.claims", f"paths.data_dir={data_dir}",
-                           f"hydra.run.dir={tmp_path / 'claims'}", *args],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
+def claims(tmp_path: Path, data_dir: Path, *args: str, cli=None):
+    """cnnexp-claims writing into tmp_path/claims (conftest.command: in this process with `cli`, else a subprocess)."""
+    return command("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={tmp_path / 'claims'}", *args],
+                   tmp_path, cli)
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -224,10 +223,7 @@ def claims_cli(tmp_path: Path, data_dir: Path, *args: str) -> subprocess.Complet
     (["profile=tiny"], "profile"),
 ])
 def test_bad_claims_input_is_refused_before_any_training(tmp_path, data_dir, args, fragment, cli):
-    proc = cli("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={tmp_path / 'claims'}", *args],
-               tmp_path)
-    assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    assert fragment in refused(claims(tmp_path, data_dir, *args, cli=cli))
     assert not (tmp_path / "claims" / "trainings").exists()
 
 
@@ -245,8 +241,7 @@ EAGER = "profile.train.eval_compile=false"
 def tiny_claims(tmp_path: Path, data_dir: Path, *args: str, cli=None) -> tuple[Path, dict]:
     """cnnexp-claims on the tiny profile: its output dir and claims.json. With `cli` (conftest.cli) in this process
     (where profile.workers=1 trains in the command's own), else in a subprocess."""
-    proc = (cli("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={tmp_path / 'claims'}", *args,
-                                      *TINY], tmp_path) if cli else claims_cli(tmp_path, data_dir, *args, *TINY))
+    proc = claims(tmp_path, data_dir, *args, *TINY, cli=cli)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "claims"
     return out, json.loads((out / "claims.json").read_text())
@@ -265,8 +260,7 @@ def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir, cli):
     check_remedy_claims(out, result)
     # From the cache: the lecture's 8 arms x 3 seeds, through the claims that judge them in seconds (C14v2's PGD and
     # C21's layer profiles read the same arms as C14 and C10v2); in this process, as nothing trains.
-    again = cli("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={out}",
-                                      "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14]", *TINY, EAGER], tmp_path)
+    again = claims(tmp_path, data_dir, "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14]", *TINY, EAGER, cli=cli)
     assert again.returncode == 0, again.stderr[-3000:]
     second = json.loads((out / "claims.json").read_text())
     assert second["trainings"]["trained"] == 0 and second["trainings"]["cached"] == 24

@@ -22,7 +22,7 @@ from cnnexp.readers import (
     read_settings,
     read_trial,
 )
-from tests.conftest import Ran
+from tests.conftest import refused
 from tests.test_sweeps import fake_job
 
 GOOD = {  # what cnnexp (or Hydra, or Lightning) writes, per kind: (reader, file name, content)
@@ -143,13 +143,6 @@ def test_hparams_experiment_leaves_out_a_corrupted_run_in_one_line(tmp_path, cap
     assert list(root.glob("events.out.tfevents.*"))
 
 
-def refused(proc: Ran) -> str:
-    """A command's refusal (run by conftest.cli): exit status 2, one line, no traceback; that line."""
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    (line,) = proc.stderr.strip().splitlines()
-    return line
-
-
 @pytest.mark.parametrize("how", ["truncated", "wrong schema", "binary"])
 def test_resume_refuses_a_finished_run_whose_metrics_are_corrupted_and_leaves_it(tmp_path, cli, data_dir, how):
     """Its result cannot be returned, and training again would overwrite a finished run: refused, unchanged."""
@@ -248,8 +241,6 @@ def test_eval_refuses_a_directory_as_checkpoint(tmp_path, cli):
 @pytest.mark.parametrize("case", ["missing", "a file", "empty", "not writable", "summary.csv a directory",
                                   "a job's log a directory"])
 def test_report_input_matrix(tmp_path, cli, monkeypatch, case):
-    from cnnexp.cli.report import main
-
     root = tmp_path / "sweep"
     if case != "missing":
         root.mkdir() if case != "a file" else root.write_text("x")
@@ -263,7 +254,7 @@ def test_report_input_matrix(tmp_path, cli, monkeypatch, case):
         (root / "1" / "metrics.json").unlink()
         (root / "1" / "train.log").unlink()
         (root / "1" / "train.log").mkdir()
-        main([str(root)])  # works: the job listed as failed
+        assert cli("cnnexp.cli.report", [str(root)], tmp_path).returncode == 0  # works: the job listed as failed
         rows = {r["job"]: r for r in csv.DictReader((root / "summary.csv").open())}
         assert rows["1"]["status"] == "failed" and rows["0"]["status"] == "ok"
         return

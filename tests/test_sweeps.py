@@ -11,6 +11,7 @@ from hydra.types import RunMode
 
 from cnnexp.config import compose
 from cnnexp.sweeps.summary import report
+from tests.conftest import command
 
 PRESETS = {"kernel_size": {"model.kernel_size": "3,5,7"}, "stride": {"model.stride": "1,2", "model.padding": "0,2"},
            "padding": {"model.padding": "0,2", "model.padding_mode": "zeros,circular,reflect"},
@@ -40,8 +41,7 @@ def sweep(tmp_path: Path, data_dir: Path, *args: str, stderr: list | None = None
     basic launcher runs its jobs in the command's own; without, in a subprocess (launchers that start processes)."""
     argv = ["-m", *args, f"paths.data_dir={data_dir}", "data.train_size=500", "data.val_size=500",
             "trainer.max_epochs=1", "invariance=none"]
-    proc = cli("cnnexp.cli.train", argv, tmp_path) if cli else subprocess.run(
-        [sys.executable, "-m", "cnnexp.cli.train", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    proc = command("cnnexp.cli.train", argv, tmp_path, cli)
     assert proc.returncode == 0, proc.stderr[-2000:]
     if stderr is not None:
         stderr.append(proc.stderr)

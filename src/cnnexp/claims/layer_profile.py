@@ -39,20 +39,18 @@ Profile = dict
 def trained_profiles(ctx: Context, arm) -> list[Profile]:
     """The profile of each seed's tested checkpoint of `arm` (measured once per run, whichever claim asks first;
     an arm's name names its trainings)."""
-    key = ("trained", arm[0])
-    if key not in ctx.measured:
+    def measure() -> list[Profile]:
         test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
-        ctx.measured[key] = [layer_profile(load_classifier(run.tested).eval(), test.images[:run.curve_images], GRID)
-                             for run in ctx.runs.get(*arm)]
-    return ctx.measured[key]
+        return [layer_profile(load_classifier(run.tested).eval(), test.images[:run.curve_images], GRID)
+                for run in ctx.runs.get(*arm)]
+
+    return ctx.once(("trained", arm[0]), measure)
 
 
 def untrained_profiles(ctx: Context, arm) -> list[Profile]:
     """The same networks at initialisation (each seed's), on the same images."""
-    key = ("untrained", arm[0])
-    if key not in ctx.measured:
-        ctx.measured[key] = [layer_profile(model, images, GRID) for _, model, _, images in untrained(ctx, arm)]
-    return ctx.measured[key]
+    return ctx.once(("untrained", arm[0]),
+                    lambda: [layer_profile(model, images, GRID) for _, model, _, images in untrained(ctx, arm)])
 
 
 def at(profile: Profile, kind: str, transform: str, layer: str) -> float:

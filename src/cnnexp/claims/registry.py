@@ -6,7 +6,7 @@ names the claim it replaces and why; the report shows the earlier verdict beside
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,12 @@ class Context:
     data: str = "mnist"  # the dataset (data.name) the trainings and the measured claims use
     # Measurements several claims read, made once per run (e.g. a layer profile: C20 and C24 read LeNet-5's).
     measured: dict = field(default_factory=dict)
+
+    def once(self, key: Hashable, measure: Callable[[], Any]) -> Any:
+        """measure()'s result for `key`, measured by the first claim that asks."""
+        if key not in self.measured:
+            self.measured[key] = measure()
+        return self.measured[key]
 
 
 @dataclass(frozen=True)
