@@ -15,7 +15,7 @@ from cnnexp.claims.registry import Context, current
 from cnnexp.claims.report import MARK
 from cnnexp.claims.trainings import Runs, Trained, as_overrides
 from cnnexp.claims.verdict import HOLDS, INCONCLUSIVE, REFUTED, combine, greater
-from tests.conftest import command, refused
+from tests.conftest import refused
 
 CLAIMS = all_claims()
 
@@ -209,10 +209,11 @@ def test_profile_values_become_train_overrides():
                         ) == ["data.train_size=500", "trainer.max_epochs=1", "invariance.fgsm=[0.0, 0.1]"]
 
 
-def claims(tmp_path: Path, data_dir: Path, *args: str, cli=None):
-    """cnnexp-claims writing into tmp_path/claims (conftest.command: in this process with `cli`, else a subprocess)."""
-    return command("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={tmp_path / 'claims'}", *args],
-                   tmp_path, cli)
+def claims(cli, tmp_path: Path, data_dir: Path, *args: str):
+    """cnnexp-claims writing into tmp_path/claims, in this process (conftest.cli): profile.workers=1 trains in the
+    command's own, more workers in the processes it starts."""
+    return cli("cnnexp.cli.claims", [f"paths.data_dir={data_dir}", f"hydra.run.dir={tmp_path / 'claims'}", *args],
+               tmp_path)
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -223,25 +224,25 @@ def claims(tmp_path: Path, data_dir: Path, *args: str, cli=None):
     (["profile=tiny"], "profile"),
 ])
 def test_bad_claims_input_is_refused_before_any_training(tmp_path, data_dir, args, fragment, cli):
-    assert fragment in refused(claims(tmp_path, data_dir, *args, cli=cli))
+    assert fragment in refused(claims(cli, tmp_path, data_dir, *args))
     assert not (tmp_path / "claims" / "trainings").exists()
 
 
 TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.train.data.val_size=500",
-        "profile.train.trainer.max_epochs=1", "++profile.train.invariance.num_images=300",
-        "++profile.train.invariance.equivariance_images=20", "++profile.train.invariance.layers.images=100",
+        # The suite on 150 images: it was most of a tiny training (the test on all 10,000 images is the rest).
+        "profile.train.trainer.max_epochs=1", "++profile.train.invariance.num_images=150",
+        "++profile.train.invariance.equivariance_images=20", "++profile.train.invariance.layers.images=50",
         # No per-training figures: drawing them was half of a tiny training (the claims draw their own).
         "++profile.train.invariance.figures=false"]
-# Eager evaluation: at 300 suite images a compile per model and worker costs more than it saves (the remedy
+# Eager evaluation: at 150 suite images a compile per model and worker costs more than it saves (the remedy
 # test, compiled: 285 s in the full suite, most graphs compiled cold; alone with them cached 78 s, eager 66 s).
 # tests/test_eval.py checks the compiled path's results, test_invariant_models.py that it keeps APS exact.
 EAGER = "profile.train.eval_compile=false"
 
 
-def tiny_claims(tmp_path: Path, data_dir: Path, *args: str, cli=None) -> tuple[Path, dict]:
-    """cnnexp-claims on the tiny profile: its output dir and claims.json. With `cli` (conftest.cli) in this process
-    (where profile.workers=1 trains in the command's own), else in a subprocess."""
-    proc = claims(tmp_path, data_dir, *args, *TINY, cli=cli)
+def tiny_claims(cli, tmp_path: Path, data_dir: Path, *args: str) -> tuple[Path, dict]:
+    """cnnexp-claims on the tiny profile: its output dir and claims.json."""
+    proc = claims(cli, tmp_path, data_dir, *args, *TINY)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "claims"
     return out, json.loads((out / "claims.json").read_text())
@@ -253,14 +254,15 @@ BEYOND = "claims=[C16v2,C17,C18,C19v2,C20,C22,C23,C24]"
 
 @pytest.mark.slow
 def test_trained_claims_end_to_end_and_cached(tmp_path, data_dir, cli):
-    """Every trained claim in one tiny run (the trainings they share are trained once), then again from the cache."""
+    """Every trained claim in one tiny run (the trainings they share are trained once), then again from the cache.
+    The command runs in this process; its trainings in the profile's two worker processes."""
     ids = ",".join(c.split("=[")[1].rstrip("]") for c in (LECTURE, BEYOND))
-    out, result = tiny_claims(tmp_path, data_dir, f"claims=[{ids}]", EAGER)
+    out, result = tiny_claims(cli, tmp_path, data_dir, f"claims=[{ids}]", EAGER)
     check_lecture_claims(out, result)
     check_remedy_claims(out, result)
     # From the cache: the lecture's 8 arms x 3 seeds, through the claims that judge them in seconds (C14v2's PGD and
-    # C21's layer profiles read the same arms as C14 and C10v2); in this process, as nothing trains.
-    again = claims(tmp_path, data_dir, "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14]", *TINY, EAGER, cli=cli)
+    # C21's layer profiles read the same arms as C14 and C10v2).
+    again = claims(cli, tmp_path, data_dir, "claims=[C04,C10v2,C11,C12,C13v2a,C13v2b,C14]", *TINY, EAGER)
     assert again.returncode == 0, again.stderr[-3000:]
     second = json.loads((out / "claims.json").read_text())
     assert second["trainings"]["trained"] == 0 and second["trainings"]["cached"] == 24
@@ -291,7 +293,7 @@ def check_lecture_claims(out: Path, result: dict) -> None:
     assert "| [C10v2](#c10v2) |" in report and "| [C10](#c10) |" not in report  # earlier versions: no row
     c14 = next(c for c in result["claims"] if c["id"] == "C14v2")["evidence"]
     assert c14["pgd_steps"] == 10 and len(c14["drop_points"]["cnn"]["pgd_drop"]["seeds"]) == 3
-    assert c14["images"] == 300  # the profile's curve images, fewer than PGD's 2,000
+    assert c14["images"] == 150  # the profile's curve images, fewer than PGD's 2,000
     from tbparse import SummaryReader
 
     text = SummaryReader(str(out / "tensorboard")).text
@@ -314,10 +316,10 @@ def check_lecture_claims(out: Path, result: dict) -> None:
 
 @pytest.mark.slow
 def test_claims_on_fashion_mnist_name_their_dataset_and_train_on_it(tmp_path, fashion_dir, cli):
-    # One training at a time, in this process (the profile's workers=2 path runs in the tests above); C13's two arms
+    # One training at a time, in this process (the profile's workers=2 path runs in the end-to-end test); C13's two arms
     # (LeNet-5 and the MLP) are the cheapest trained claim.
-    out, result = tiny_claims(tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C13,C15]", "profile.workers=1",
-                              EAGER, cli=cli)
+    out, result = tiny_claims(cli, tmp_path, fashion_dir, "data=fashion_mnist", "claims=[C04,C13,C15]",
+                              "profile.workers=1", EAGER)
     assert result["dataset"] == "Fashion-MNIST"
     data = {c["id"]: c["data"] for c in result["claims"]}
     assert data["C04"].startswith("none") and data["C15"] == "Fashion-MNIST: its official test images"

@@ -29,9 +29,9 @@ TINY = ("data.train_size=600", "data.val_size=500", "trainer.max_epochs=1", "inv
         "trainer.enable_progress_bar=false")
 
 
-def tune(tmp_path: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cnnexp.cli.tune", f"paths.data_dir={data_dir}", *TINY, *args],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+def tune(cli, tmp_path: Path, data_dir: Path, *args: str):
+    """cnnexp-tune's front in this process (conftest.cli); its workers are processes of their own, as ever."""
+    return cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, *args], tmp_path)
 
 
 def trials(storage: str, name: str = "lenet5") -> list[optuna.trial.FrozenTrial]:
@@ -41,19 +41,19 @@ def trials(storage: str, name: str = "lenet5") -> list[optuna.trial.FrozenTrial]
 
 
 @pytest.mark.slow
-def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, data_dir):
+def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, data_dir, cli):
     # One seed for the command: each worker, and the next command, must still draw their own points. A database
     # and submitit's local executor (the SLURM path): tests/test_tune_storage.py.
     storage = "tune.journal"
     # Trials log as a sweep's jobs do: TensorBoard and CSV beside each run, one MLflow run each.
-    first = tune(tmp_path, data_dir, "tune.n_trials=3", "tune.workers=2", f"tune.storage={storage}",
+    first = tune(cli, tmp_path, data_dir, "tune.n_trials=3", "tune.workers=2", f"tune.storage={storage}",
                  "tune.sampler.seed=0", "logger=many")
     assert first.returncode == 0, first.stderr[-3000:]
     done = trials(str(tmp_path / storage))
     # Two processes at once: the first two trials ran side by side, each with one of the two cores.
     a, b = sorted(done, key=lambda t: t.number)[:2]
     assert max(a.datetime_start, b.datetime_start) < min(a.datetime_complete, b.datetime_complete)
-    second = tune(tmp_path, data_dir, "tune.n_trials=1", f"tune.storage={storage}", "tune.sampler.seed=0",
+    second = tune(cli, tmp_path, data_dir, "tune.n_trials=1", f"tune.storage={storage}", "tune.sampler.seed=0",
                   "logger=many")
     assert second.returncode == 0, second.stderr[-3000:]
     done = trials(str(tmp_path / storage))
@@ -83,9 +83,9 @@ def test_two_workers_share_one_study_and_a_second_command_adds_trials(tmp_path, 
 
 
 @pytest.mark.slow
-def test_a_pruned_trial_stops_early_and_is_recorded_as_pruned(tmp_path, data_dir):
+def test_a_pruned_trial_stops_early_and_is_recorded_as_pruned(tmp_path, data_dir, cli):
     # No 600-image LeNet-5 reaches 99% after one epoch: the threshold pruner stops it there.
-    proc = tune(tmp_path, data_dir, "tune.n_trials=1", "tune/pruner=threshold", "tune.pruner.lower=0.99",
+    proc = tune(cli, tmp_path, data_dir, "tune.n_trials=1", "tune/pruner=threshold", "tune.pruner.lower=0.99",
                 "trainer.max_epochs=3")
     assert proc.returncode == 0, proc.stderr[-3000:]
     (trial,) = trials(str(tmp_path / "outputs" / "tune" / "lenet5" / "optuna.journal"))

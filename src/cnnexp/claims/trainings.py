@@ -10,6 +10,7 @@ name a user compares.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -94,9 +95,13 @@ class Runs:
         if arm in self._configs:
             return self._configs[arm]
         out = []
+        # Composed once per arm (Hydra takes about 0.3 s a config): the seeds differ in `seed` alone, which the
+        # seeded keys interpolate.
+        arm_cfg = compose("train", [*self.common, *overrides, "resume=true", f"paths.data_dir={self.data_dir}"])
         for seed in self.seeds:
             full = [*self.common, *overrides, f"seed={seed}", "resume=true", f"paths.data_dir={self.data_dir}"]
-            cfg = compose("train", full)
+            cfg = copy.deepcopy(arm_cfg)
+            cfg.seed = seed
             optim = json.dumps(OmegaConf.to_container(cfg.optim, resolve=True), sort_keys=True)
             run_dir = self.root / "trainings" / run_key(arm, seed, [*full, f"optim {optim}"])
             events = self.root / "tensorboard" / arm / f"seed{seed}"
