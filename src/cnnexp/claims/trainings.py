@@ -95,8 +95,8 @@ class Runs:
         if arm in self._configs:
             return self._configs[arm]
         out = []
-        # Composed once per arm (Hydra takes about 0.3 s a config): the seeds differ in `seed` alone, which the
-        # seeded keys interpolate.
+        # Composed once per arm, as composing was most of the claims' start: the seeds differ in `seed` alone, which
+        # the seeded keys interpolate.
         arm_cfg = compose("train", [*self.common, *overrides, "resume=true", f"paths.data_dir={self.data_dir}"])
         for seed in self.seeds:
             full = [*self.common, *overrides, f"seed={seed}", "resume=true", f"paths.data_dir={self.data_dir}"]
