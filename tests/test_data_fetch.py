@@ -3,6 +3,7 @@
 import os
 import pickle
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -60,6 +61,21 @@ def test_truncated_file_is_refetched_not_used(data_dir, tmp_path):
     route, calls = _copy_from(data_dir)
     ensure_mnist(tmp_path, routes=(("offline", _fail("no network")), ("copy", route)))
     assert calls == [tmp_path] and problems(tmp_path) == []
+
+
+def test_a_file_damaged_after_it_was_verified_is_hashed_again(data_dir, tmp_path):
+    """A process hashes an intact file once (a claims worker trains dozens of times), but a write since is seen."""
+    shutil.copytree(raw_dir(data_dir), raw_dir(tmp_path))
+    assert problems(tmp_path) == []
+    victim = raw_dir(tmp_path) / "t10k-labels-idx1-ubyte"
+    intact = victim.read_bytes()
+    time.sleep(0.05)  # past the file system clock's tick: the write gets a new ctime
+    with open(victim, "r+b") as f:  # the same file, the same size, one byte changed
+        f.seek(100)
+        f.write(bytes([intact[100] ^ 1]))
+    assert problems(tmp_path) == ["t10k-labels-idx1-ubyte has the wrong md5 (corrupted or truncated)"]
+    victim.write_bytes(intact[:-1])
+    assert problems(tmp_path) == ["t10k-labels-idx1-ubyte has the wrong md5 (corrupted or truncated)"]
 
 
 def test_offline_error_names_every_route_and_where_to_put_files(tmp_path):

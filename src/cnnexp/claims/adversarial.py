@@ -87,7 +87,7 @@ def judge_attack(m: dict) -> dict[str, Part]:
            "states both thresholds' reasons and reads the result as a lower bound.",
 )
 def pgd(ctx: Context) -> Outcome:
-    test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
+    test = load_dataset(ctx.data, ctx.data_dir)[1]
     arms = {"cnn": ctx.runs.get(*BASELINE), "mlp": ctx.runs.get(*MLP)}
     count = min(PGD_IMAGES, *(run.curve_images for runs in arms.values() for run in runs))
     images, labels = test.images[:count], test.labels[:count]

@@ -40,7 +40,7 @@ def trained_profiles(ctx: Context, arm) -> list[Profile]:
     """The profile of each seed's tested checkpoint of `arm` (measured once per run, whichever claim asks first;
     an arm's name names its trainings)."""
     def measure() -> list[Profile]:
-        test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
+        test = load_dataset(ctx.data, ctx.data_dir)[1]
         return [layer_profile(load_classifier(run.tested).eval(), test.images[:run.curve_images], GRID)
                 for run in ctx.runs.get(*arm)]
 

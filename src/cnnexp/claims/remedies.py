@@ -33,7 +33,7 @@ def zero_fill(run) -> float:
 def untrained(ctx: Context, arm):
     """Each seed's network at initialisation, its config's invariance settings and the images its trained
     runs' curves use."""
-    test = load_dataset(ctx.data, ctx.data_dir, verified=True)[1]
+    test = load_dataset(ctx.data, ctx.data_dir)[1]
     for seed, _, cfg in ctx.runs.configs(*arm):
         config = OmegaConf.to_container(cfg, resolve=True)
         torch.manual_seed(seed)

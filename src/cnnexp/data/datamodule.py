@@ -34,18 +34,15 @@ class ImageDataModule(L.LightningDataModule):
         # On the host: the invariance suite and users read these.
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._device_splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        self._verified = False
 
     def prepare_data(self) -> None:
-        """Verify (or fetch) the files once; Lightning calls this again in fit, and setup would too."""
-        if not self._verified:
-            ensure_files(self.name, self.data_dir, self.download)
-            self._verified = True
+        """Verify (or fetch) the files: before any model exists, and again (without hashing) in fit and setup."""
+        ensure_files(self.name, self.data_dir, self.download)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        train, test = load_dataset(self.name, self.data_dir, self.download, verified=self._verified)
+        train, test = load_dataset(self.name, self.data_dir, self.download)
         expected = (self.channels, self.image_size, self.image_size)
         if tuple(train.images.shape[1:]) != expected:
             raise ValueError(f"{self.name} images are {tuple(train.images.shape[1:])}, config says {expected}")

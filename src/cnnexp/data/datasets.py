@@ -49,13 +49,10 @@ def ensure_files(name: str, data_dir: str | Path, download: bool = True) -> Path
     return ensure(module.FILES, data_dir, module.ROUTES if download else ())
 
 
-def load_dataset(name: str, data_dir: str | Path, download: bool = True,
-                 verified: bool = False) -> tuple[Split, Split]:
-    """(official train, official test) of dataset `name`; `verified`: its files were checked already
-    in this process (they are hashed once per run: MNIST's 55 MB)."""
+def load_dataset(name: str, data_dir: str | Path, download: bool = True) -> tuple[Split, Split]:
+    """(official train, official test) of dataset `name`, its files verified first (hashed once per process)."""
     from cnnexp.data.torchvision_sets import load_split
 
-    if not verified:
-        ensure_files(name, data_dir, download)
+    ensure_files(name, data_dir, download)
     cls = SOURCES[name].torchvision
     return load_split(cls, Path(data_dir), True), load_split(cls, Path(data_dir), False)
