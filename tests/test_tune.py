@@ -6,7 +6,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from cnnexp.tune.launch import worker_args
 from cnnexp.tune.settings import load_settings
 from cnnexp.tune.storage import open_storage
 from cnnexp.tune.worker import MAX_NAME, run_name
-from tests.conftest import as_from_a_terminal, refused
+from tests.conftest import as_from_a_terminal, free_port, refused
 
 # Tiny trainings: a few seconds each on 2 cores.
 TINY = ("data.train_size=600", "data.val_size=500", "trainer.max_epochs=1", "invariance=none",
@@ -30,7 +29,7 @@ TINY = ("data.train_size=600", "data.val_size=500", "trainer.max_epochs=1", "inv
 
 
 def tune(cli, tmp_path: Path, data_dir: Path, *args: str):
-    """cnnexp-tune's front in this process (conftest.cli); its workers are processes of their own, as ever."""
+    """cnnexp-tune's front in this process (conftest.cli); its workers, if it starts any, are processes of their own."""
     return cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, *args], tmp_path)
 
 
@@ -116,16 +115,8 @@ def test_sigint_stops_the_study_in_one_line_and_marks_the_stopped_trial_failed(t
     assert trial.state == optuna.trial.TrialState.FAIL
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_dashboard_command_it_prints_serves_the_study_on_localhost(tmp_path, data_dir, cli):
-    # Creates the study and trains nothing: no worker starts, so the command runs in this process.
-    proc = cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, "tune.n_trials=0", "tune.study_name=shown"],
-               tmp_path)
+    proc = tune(cli, tmp_path, data_dir, "tune.n_trials=0", "tune.study_name=shown")  # the study, no trial
     assert proc.returncode == 0, proc.stderr[-3000:]
     (line,) = [ln for ln in proc.stdout.splitlines() if "dashboard: " in ln]
     command = shlex.split(line.split("dashboard: ", 1)[1].split("  (")[0])
@@ -171,21 +162,17 @@ def space(text: str) -> list[str]:
 def test_bad_search_space_or_storage_is_one_line_and_writes_nothing(tmp_path, data_dir, args, message, cli):
     (tmp_path / "made").mkdir()
     (tmp_path / "made" / "t.journal").write_text("")
-    line = refused(cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, *args], tmp_path))
+    line = refused(tune(cli, tmp_path, data_dir, *args))
     assert line.startswith("cnnexp-tune: error: ") and message in line, line
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["made", "t.journal"]
 
 
 def test_a_study_of_that_name_with_another_metric_or_direction_is_refused(tmp_path, data_dir, cli):
-    # The command's front alone (no worker starts), in this process.
-    def front(*args: str):
-        return cli("cnnexp.cli.tune", [f"paths.data_dir={data_dir}", *TINY, "tune.storage=t.journal", *args], tmp_path)
-
-    created = front("tune.n_trials=0")
+    created = tune(cli, tmp_path, data_dir, "tune.n_trials=0", "tune.storage=t.journal")
     assert created.returncode == 0, created.stderr[-3000:]
     before = (tmp_path / "t.journal").read_bytes()
     for other in (["tune.direction=minimize"], ["optimized_metric=throughput/train_img_s", "tune/pruner=none"]):
-        proc = front("tune.n_trials=1", *other)
+        proc = tune(cli, tmp_path, data_dir, "tune.n_trials=1", "tune.storage=t.journal", *other)
         assert proc.returncode == 2, proc.stderr[-3000:]
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith("cnnexp-tune: error: tune.study_name=lenet5: the study in ") and \

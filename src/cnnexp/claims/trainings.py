@@ -97,13 +97,13 @@ class Runs:
         out = []
         # Composed once per arm, as composing was most of the claims' start: the seeds differ in `seed` alone, which
         # the seeded keys interpolate.
-        arm_cfg = compose("train", [*self.common, *overrides, "resume=true", f"paths.data_dir={self.data_dir}"])
+        full = [*self.common, *overrides, "resume=true", f"paths.data_dir={self.data_dir}"]
+        arm_cfg = compose("train", full)
+        optim = json.dumps(OmegaConf.to_container(arm_cfg.optim, resolve=True), sort_keys=True)
         for seed in self.seeds:
-            full = [*self.common, *overrides, f"seed={seed}", "resume=true", f"paths.data_dir={self.data_dir}"]
             cfg = copy.deepcopy(arm_cfg)
             cfg.seed = seed
-            optim = json.dumps(OmegaConf.to_container(cfg.optim, resolve=True), sort_keys=True)
-            run_dir = self.root / "trainings" / run_key(arm, seed, [*full, f"optim {optim}"])
+            run_dir = self.root / "trainings" / run_key(arm, seed, [*full, f"seed={seed}", f"optim {optim}"])
             events = self.root / "tensorboard" / arm / f"seed{seed}"
             if not (run_dir / "metrics.json").is_file() and not (run_dir / "checkpoints" / "last.ckpt").is_file():
                 shutil.rmtree(events, ignore_errors=True)  # a stale run's (other settings): not mixed with this one's
