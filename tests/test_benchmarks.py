@@ -4,19 +4,18 @@
 """
 
 import re
-import subprocess
-import sys
 
 import pytest
 
+from tests import prestarted
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
 
 def run(script: str, *args: str) -> str:
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], cwd=REPO,
-                          capture_output=True, text=True)
+    """`python benchmarks/<script> *args` from the repo, as a process of its own (tests/prestarted.py)."""
+    proc = prestarted.run(str(REPO / "benchmarks" / script), args, REPO, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 

@@ -3,26 +3,29 @@ keeps the last checkpoint; finished runs are skipped; a diverging loss stops the
 
 import json
 import os
-import resource
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import as_from_a_terminal, built_once
+from tests import prestarted
+from tests.conftest import built_once
 
 pytestmark = pytest.mark.slow
 
 
 def command(data_dir: Path, run_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "cnnexp.cli.train", f"paths.data_dir={data_dir}", f"hydra.run.dir={run_dir}",
-            "data.train_size=8000", "data.val_size=1000", "trainer.max_epochs=2", "invariance=none",
-            "augment=shift", "trainer.log_every_n_steps=10", *extra]
+    """cnnexp-train's arguments for these runs."""
+    return [f"paths.data_dir={data_dir}", f"hydra.run.dir={run_dir}", "data.train_size=8000", "data.val_size=1000",
+            "trainer.max_epochs=2", "invariance=none", "augment=shift", "trainer.log_every_n_steps=10", *extra]
+
+
+def train(cwd: Path, *args: str, file_size_limit: int | None = None):
+    """`python -m cnnexp.cli.train *args` as a process of its own (tests/prestarted.py)."""
+    return prestarted.run("cnnexp.cli.train", args, cwd, file_size_limit=file_size_limit)
 
 
 def scalar_steps(run_dir: Path, tag: str) -> list[int]:
@@ -35,15 +38,15 @@ def scalar_steps(run_dir: Path, tag: str) -> list[int]:
 def whole(tmp_path_factory, data_dir) -> Path:
     """The uninterrupted run the interrupted ones must end up equal to (one, shared by the xdist workers)."""
     def build(tmp: Path) -> None:
-        subprocess.run(command(data_dir, tmp / "run"), cwd=tmp, check=True, capture_output=True, timeout=600)
+        assert train(tmp, *command(data_dir, tmp / "run")).returncode == 0
 
     return built_once(tmp_path_factory, "resume-whole", build) / "run"
 
 
-def start_and_stop(data_dir: Path, run_dir: Path, signum: int) -> subprocess.CompletedProcess:
-    """Start a run, send `signum` early in its second epoch; the finished process."""
-    proc = subprocess.Popen(command(data_dir, run_dir), cwd=run_dir.parent, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
+def start_and_stop(data_dir: Path, run_dir: Path, signum: int):
+    """Start a run (SIGINT handled as in a shell's foreground job), send `signum` early in its second epoch; the
+    finished process."""
+    proc = prestarted.Started("cnnexp.cli.train", command(data_dir, run_dir), run_dir.parent)
     deadline = time.monotonic() + 300
     while not (run_dir / "checkpoints" / "last.ckpt").exists():
         assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint before the run ended"
@@ -51,13 +54,12 @@ def start_and_stop(data_dir: Path, run_dir: Path, signum: int) -> subprocess.Com
     time.sleep(0.5)  # into the second epoch
     os.kill(proc.pid, signum)
     _, stderr = proc.communicate(timeout=120)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
+    return proc.returncode, stderr
 
 
 def assert_resumes_to(whole: Path, run_dir: Path, data_dir: Path) -> None:
     assert not (run_dir / "metrics.json").exists()
-    resumed = subprocess.run(command(data_dir, run_dir, "resume=true"), cwd=run_dir.parent, capture_output=True,
-                             text=True, timeout=600)
+    resumed = train(run_dir.parent, *command(data_dir, run_dir, "resume=true"))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (whole, run_dir))
     for key in ("test/acc", "test/loss", "val/acc_best", "epochs"):
@@ -87,8 +89,7 @@ def assert_stopped_cleanly(run_dir: Path, returncode: int, stderr: str, signum: 
 
 def test_sigterm_stops_the_run_cleanly_and_resume_ends_as_if_uninterrupted(whole, tmp_path, data_dir):
     run_dir = tmp_path / "stopped"
-    proc = start_and_stop(data_dir, run_dir, signal.SIGTERM)
-    assert_stopped_cleanly(run_dir, proc.returncode, proc.stderr, signal.SIGTERM)
+    assert_stopped_cleanly(run_dir, *start_and_stop(data_dir, run_dir, signal.SIGTERM), signal.SIGTERM)
     assert_resumes_to(whole, run_dir, data_dir)  # the same path after either signal (and after SIGKILL)
 
 
@@ -99,17 +100,11 @@ def test_sigint_stops_the_run_cleanly_then_a_checkpoint_that_cannot_be_written_k
     from cnnexp.training.checkpoint import read_checkpoint
 
     run_dir = tmp_path / "run"
-    proc = start_and_stop(data_dir, run_dir, signal.SIGINT)  # a run with one epoch's checkpoint, unfinished
-    assert_stopped_cleanly(run_dir, proc.returncode, proc.stderr, signal.SIGINT)
+    # A run with one epoch's checkpoint, unfinished.
+    assert_stopped_cleanly(run_dir, *start_and_stop(data_dir, run_dir, signal.SIGINT), signal.SIGINT)
     last = run_dir / "checkpoints" / "last.ckpt"
-    before, limit = last.read_bytes(), last.stat().st_size // 2
-
-    def small_files() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    full = subprocess.run(command(data_dir, run_dir, "resume=true"), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600, preexec_fn=small_files)
+    before = last.read_bytes()
+    full = train(tmp_path, *command(data_dir, run_dir, "resume=true"), file_size_limit=last.stat().st_size // 2)
     assert full.returncode == 2, full.stderr[-2000:]
     lines = full.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in full.stderr, full.stderr[-2000:]
@@ -122,8 +117,7 @@ def test_sigint_stops_the_run_cleanly_then_a_checkpoint_that_cannot_be_written_k
 
 def in_process(cli, data_dir: Path, run_dir: Path, *extra: str):
     """`command` run in this process (conftest.cli): for what the command does, not what its process does."""
-    module, *args = command(data_dir, run_dir, *extra)[2:]
-    return cli(module, args, run_dir.parent)
+    return cli("cnnexp.cli.train", command(data_dir, run_dir, *extra), run_dir.parent)
 
 
 def test_finished_run_is_skipped_on_resume(whole, tmp_path, data_dir, cli):
