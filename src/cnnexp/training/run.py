@@ -27,7 +27,7 @@ from cnnexp.errors import CheckpointError, ConfigError, Interrupted
 from cnnexp.files import write_json
 from cnnexp.hparams import settings, task_overrides
 from cnnexp.readers import read_metrics
-from cnnexp.runtime import cpu_processes, quiet_lightning, threads_per_job, use_default_cuda_check
+from cnnexp.runtime import cpu_processes, keep_freed_memory, quiet_lightning, threads_per_job, use_default_cuda_check
 from cnnexp.training.callbacks import TrainThroughput
 from cnnexp.training.checkpoint import load_classifier, read_checkpoint
 from cnnexp.training.evaluate import assess
@@ -145,6 +145,9 @@ def build(config: Checked, extra_callbacks: Sequence[Any] = ()) -> Run:
 
 
 def _process_settings(config: Checked) -> None:
+    # Here, not only in the commands (run_job): a claims worker or a notebook trains through train() alone, and every
+    # training ends with a test on 10,000 images in large batches.
+    keep_freed_memory()
     threads = threads_per_job(config["threads"], cpu_processes(config["trainer"]))
     if threads:
         torch.set_num_threads(threads)
