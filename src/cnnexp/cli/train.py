@@ -11,11 +11,14 @@ from omegaconf import DictConfig
 
 from cnnexp.cli.common import check_overrides, print_metrics, run_job
 from cnnexp.config import CONF_DIR
+from cnnexp.data.datasets import ensure_files
 from cnnexp.validate import checked
 
 
 def _train(cfg: DictConfig) -> dict[str, float]:
     config = checked(cfg)  # before torch and Lightning load
+    data = config["data"]
+    ensure_files(data["name"], data["data_dir"], data["download"])  # missing data: refused before them too
     from cnnexp.training.run import train
 
     return train(config)

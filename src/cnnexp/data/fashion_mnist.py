@@ -8,8 +8,6 @@ import contextlib
 import io
 from pathlib import Path
 
-from torchvision.datasets import FashionMNIST
-
 from cnnexp.data.datasets import SOURCES
 from cnnexp.data.debian_package import DebianPackage, fetch_files
 from cnnexp.data.verified import OfficialFiles, Route
@@ -27,6 +25,8 @@ PACKAGE_FOLDER = "usr/share/datasets/fashion-mnist"
 
 
 def torchvision_route(data_dir: Path) -> None:
+    from torchvision.datasets import FashionMNIST  # here: checking the files that are there loads no torch
+
     # torchvision prints each mirror it tries; the caller reports the outcome instead.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         FashionMNIST(str(data_dir), train=True, download=True)

