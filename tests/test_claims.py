@@ -229,12 +229,12 @@ def test_bad_claims_input_is_refused_before_any_training(tmp_path, data_dir, arg
 
 
 TINY = ["profile.name=tiny", "profile.train.data.train_size=300", "++profile.train.data.val_size=500",
-        # The suite on 150 images: it was most of a tiny training (the test on all 10,000 images is the rest).
-        "profile.train.trainer.max_epochs=1", "++profile.train.invariance.num_images=150",
-        "++profile.train.invariance.equivariance_images=20", "++profile.train.invariance.layers.images=50",
+        # The suite on 60 images: it was most of a tiny training (the test on all 10,000 images is the rest).
+        "profile.train.trainer.max_epochs=1", "++profile.train.invariance.num_images=60",
+        "++profile.train.invariance.equivariance_images=20", "++profile.train.invariance.layers.images=25",
         # No per-training figures: drawing them was half of a tiny training (the claims draw their own).
         "++profile.train.invariance.figures=false"]
-# Eager evaluation: at 150 suite images a compile per model and worker costs more than it saves (the remedy
+# Eager evaluation: at 60 suite images a compile per model and worker costs more than it saves (the remedy
 # test, compiled: 285 s in the full suite, most graphs compiled cold; alone with them cached 78 s, eager 66 s).
 # tests/test_eval.py checks the compiled path's results, test_invariant_models.py that it keeps APS exact.
 EAGER = "profile.train.eval_compile=false"
@@ -293,7 +293,7 @@ def check_lecture_claims(out: Path, result: dict) -> None:
     assert "| [C10v2](#c10v2) |" in report and "| [C10](#c10) |" not in report  # earlier versions: no row
     c14 = next(c for c in result["claims"] if c["id"] == "C14v2")["evidence"]
     assert c14["pgd_steps"] == 10 and len(c14["drop_points"]["cnn"]["pgd_drop"]["seeds"]) == 3
-    assert c14["images"] == 150  # the profile's curve images, fewer than PGD's 2,000
+    assert c14["images"] == 60  # the profile's curve images, fewer than PGD's 2,000
     from tbparse import SummaryReader
 
     text = SummaryReader(str(out / "tensorboard")).text

@@ -33,7 +33,7 @@ from cnnexp.errors import ConfigError
 from cnnexp.invariance import SCHEMA
 from cnnexp.readers import UnreadableFile, read_invariance, read_metrics
 from cnnexp.training.run import train
-from cnnexp.validate import checked
+from cnnexp.validate import Checked, checked
 
 log = logging.getLogger("cnnexp.claims")
 
@@ -89,6 +89,7 @@ class Runs:
         self._trained_here: set[Path] = set()  # trained by train_missing's workers: not from the cache
         self._done: dict[str, list[Trained]] = {}  # several claims share an arm: read or train it once
         self._configs: dict[str, list[tuple[int, Path, DictConfig]]] = {}  # composed once, by validate()
+        self._checked: dict[Path, Checked] = {}  # by validate(): train() then takes them as they are
 
     def configs(self, arm: str, overrides: Sequence[str]) -> list[tuple[int, Path, DictConfig]]:
         """Every seed's composed config and run dir; composing all first refuses a bad arm before any training."""
@@ -122,7 +123,7 @@ class Runs:
         for arm, overrides in arms:
             try:
                 for _, run_dir, cfg in self.configs(arm, overrides):
-                    checked(cfg)
+                    self._checked[run_dir] = checked(cfg)
                     if (run_dir / "metrics.json").is_file():
                         read_cached(run_dir)
             except (HydraException, OmegaConfBaseException) as e:
@@ -173,7 +174,7 @@ class Runs:
                 log.info("claims: training %s seed %d -> %s", arm, seed, run_dir)
                 run_dir.mkdir(parents=True, exist_ok=True)
                 start = time.perf_counter()
-            metrics = train(cfg)
+            metrics = train(self._checked.get(run_dir, cfg))
             if run_dir in self._trained_here:
                 pass  # counted when its worker finished
             elif cached:
