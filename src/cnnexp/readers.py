@@ -27,6 +27,15 @@ class UnreadableFile(ConfigError):
         self.brief = f"{path.name} {why}"
 
 
+# libyaml's parser where PyYAML was built with it (its wheels are): about 9x faster on these small files, and it
+# refuses a hostile nesting in a millisecond where the pure-Python parser recursed for 1.5 s.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 def _read(path: Path, load: Callable[[str], Any], fits: Callable[[Any], bool], what: str) -> Any:
     path = Path(path)
     try:
@@ -39,7 +48,7 @@ def _read(path: Path, load: Callable[[str], Any], fits: Callable[[Any], bool], w
         raise UnreadableFile(path, f"is unreadable ({type(e).__name__})") from None
     if content is None:
         raise UnreadableFile(path, "is empty")
-    if load is yaml.safe_load and not text.endswith("\n"):  # YAML has no closing bracket: a cut list still parses
+    if load is _load_yaml and not text.endswith("\n"):  # YAML has no closing bracket: a cut list still parses
         raise UnreadableFile(path, "is truncated (no final newline)")
     if not fits(content):
         raise UnreadableFile(path, f"is not {what}")
@@ -57,13 +66,13 @@ def read_metrics(path: Path) -> dict[str, float]:
 
 def read_overrides(path: Path) -> list[str]:
     """A run's .hydra/overrides.yaml: its command-line overrides (`[]` when there were none)."""
-    return _read(path, yaml.safe_load, lambda c: isinstance(c, list) and all(isinstance(o, str) for o in c),
+    return _read(path, _load_yaml, lambda c: isinstance(c, list) and all(isinstance(o, str) for o in c),
                  "a list of overrides")
 
 
 def read_settings(path: Path) -> dict[str, bool | int | float | str]:
     """A run's HParams columns, as Lightning's TensorBoardLogger wrote them (hparams.yaml)."""
-    return _read(path, yaml.safe_load, _mapping_of((bool, int, float, str)), "a dict of settings")
+    return _read(path, _load_yaml, _mapping_of((bool, int, float, str)), "a dict of settings")
 
 
 def read_invariance(path: Path) -> dict[str, Any]:
