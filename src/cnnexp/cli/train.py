@@ -18,7 +18,8 @@ from cnnexp.validate import checked
 def _train(cfg: DictConfig) -> dict[str, float]:
     config = checked(cfg)  # before torch and Lightning load
     data = config["data"]
-    ensure_files(data["name"], data["data_dir"], data["download"])  # missing data: refused before them too
+    if not data["download"]:  # files that must be there: refused before torch too (a fetch stays after the GPU check)
+        ensure_files(data["name"], data["data_dir"], download=False)
     from cnnexp.training.run import train
 
     return train(config)
