@@ -89,7 +89,7 @@ class Runs:
         self._trained_here: set[Path] = set()  # trained by train_missing's workers: not from the cache
         self._done: dict[str, list[Trained]] = {}  # several claims share an arm: read or train it once
         self._configs: dict[str, list[tuple[int, Path, DictConfig]]] = {}  # composed once, by validate()
-        self._checked: dict[Path, Checked] = {}  # by validate(): train() then takes them as they are
+        self._checked: dict[Path, Checked] = {}  # resolved and checked once: the workers and train() take them
 
     def configs(self, arm: str, overrides: Sequence[str]) -> list[tuple[int, Path, DictConfig]]:
         """Every seed's composed config and run dir; composing all first refuses a bad arm before any training."""
@@ -117,13 +117,19 @@ class Runs:
         self._configs[arm] = out
         return out
 
+    def checked(self, run_dir: Path, cfg: DictConfig) -> Checked:
+        """The run's config resolved and checked (cnnexp.validate.checked), once."""
+        if run_dir not in self._checked:
+            self._checked[run_dir] = checked(cfg)
+        return self._checked[run_dir]
+
     def validate(self, arms: Sequence[tuple[str, Sequence[str]]]) -> None:
         """Compose and check every arm's config for every seed, and read the cached ones: a bad override or
         a corrupted cache stops the command before anything trains."""
         for arm, overrides in arms:
             try:
                 for _, run_dir, cfg in self.configs(arm, overrides):
-                    self._checked[run_dir] = checked(cfg)
+                    self.checked(run_dir, cfg)
                     if (run_dir / "metrics.json").is_file():
                         read_cached(run_dir)
             except (HydraException, OmegaConfBaseException) as e:
@@ -138,8 +144,9 @@ class Runs:
                 for seed, run_dir, cfg in self.configs(arm, overrides) if not (run_dir / "metrics.json").is_file()]
         if self.workers < 2 or len(todo) < 2:
             return  # get() trains them in this process, one by one
-        # Resolved here, where Hydra is set up; longest first, so that no long training is left for the end.
-        todo = [(arm, seed, run_dir, OmegaConf.to_container(cfg, resolve=True)) for arm, seed, run_dir, cfg in todo]
+        # Resolved here, where Hydra is set up (copies: each gets its threads); longest first, so that no long training
+        # is left for the end.
+        todo = [(arm, seed, run_dir, dict(self.checked(run_dir, cfg))) for arm, seed, run_dir, cfg in todo]
         flops = {json.dumps(c["model"], sort_keys=True): forward_flops(c) for *_, c in todo}
         todo.sort(key=lambda job: -flops[json.dumps(job[3]["model"], sort_keys=True)])
         threads = max(1, (os.cpu_count() or 1) // self.workers)
@@ -174,7 +181,7 @@ class Runs:
                 log.info("claims: training %s seed %d -> %s", arm, seed, run_dir)
                 run_dir.mkdir(parents=True, exist_ok=True)
                 start = time.perf_counter()
-            metrics = train(self._checked.get(run_dir, cfg))
+            metrics = train(self.checked(run_dir, cfg))
             if run_dir in self._trained_here:
                 pass  # counted when its worker finished
             elif cached:
